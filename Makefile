@@ -1,0 +1,43 @@
+# The two commands: `make demo` and `make test`. Everything else is set-up they call.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+UV_VERSION := 0.13.9
+UV := $(VENV)/bin/uv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: demo test test-embedded test-server lint format venv clean
+
+# The venv is (re)built from the committed lock whenever the lock is newer.
+$(VENV)/.synced: uv.lock pyproject.toml
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(UV) || $(VENV)/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
+	$(UV) sync --frozen --extra dev --python $(VENV)/bin/python
+	@touch $@
+
+venv: $(VENV)/.synced
+
+demo: venv
+	$(VENV)/bin/vnotify demo
+
+# The whole suite on the embedded PostgreSQL, then the database-facing tests again
+# against the server at 127.0.0.1:5432 (database `test`) when one answers.
+test: venv
+	$(VENV)/bin/python -m pytest -q
+	@if $(VENV)/bin/python -m vnotify.warehouse.probe "$${VNOTIFY_TEST_SERVER_URL:-postgresql://127.0.0.1:5432/test}"; then \
+	  echo "== database tests again on $${VNOTIFY_TEST_SERVER_URL:-postgresql://127.0.0.1:5432/test} =="; \
+	  DATABASE_URL="$${VNOTIFY_TEST_SERVER_URL:-postgresql://127.0.0.1:5432/test}" $(VENV)/bin/python -m pytest -q -m db; \
+	else echo "== no server at 127.0.0.1:5432: DATABASE_URL pass skipped =="; fi
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/sqlfluff lint
+
+format: venv
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,23 @@
+"""`vnotify`: the command line. Each command group lives in vnotify/commands/."""
+
+from __future__ import annotations
+
+import typer
+
+from vnotify.commands import config_cmd, db_cmd, demo_cmd, simulate_cmd
+
+app = typer.Typer(
+    name="vnotify",
+    help="Victim-notification platform for police departments.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db_cmd.app, name="db")
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(simulate_cmd.app, name="simulate")
+app.command("demo")(demo_cmd.demo)
+
+
+if __name__ == "__main__":
+    app()

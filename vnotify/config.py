@@ -1,0 +1,269 @@
+"""Agency configuration: one YAML file, validated, with errors that name the field and its line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from vnotify.paths import config_path
+
+E164 = re.compile(r"^\+[1-9]\d{7,14}$")
+NIBRS_CODE = re.compile(r"^[0-9]{2}[0-9A-Z]$")
+LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+def _e164(value: str) -> str:
+    if not E164.match(value):
+        raise ValueError("must be an E.164 phone number such as +15205550100")
+    return value
+
+
+E164Phone = Annotated[str, AfterValidator(_e164)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Agency(_Strict):
+    name: str = Field(min_length=1)
+    short_name: str = Field(min_length=1, max_length=16)
+    ori: str | None = Field(default=None, pattern=r"^[A-Z]{2}[0-9A-Z]{7}$")
+    time_zone: str
+    portal_base_url: HttpUrl
+    languages: list[str] = Field(min_length=1)
+    retention_days: int = Field(default=365, ge=30)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {value!r}") from None
+        return value
+
+    @field_validator("languages")
+    @classmethod
+    def _bcp47(cls, value: list[str]) -> list[str]:
+        for language in value:
+            if not LANGUAGE.match(language):
+                raise ValueError(f"{language!r} is not a BCP 47 language tag")
+        if len(set(value)) != len(value):
+            raise ValueError("languages are listed twice")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    @property
+    def default_language(self) -> str:
+        return self.languages[0]
+
+
+class Division(_Strict):
+    code: str = Field(pattern=r"^[A-Z0-9_]{1,16}$")
+    name: str = Field(min_length=1)
+    aliases: list[str] = Field(default_factory=list)
+    substation_phone: E164Phone
+    investigations_phone: E164Phone
+    go_live: dt.date | None = None
+
+
+class SendWindow(_Strict):
+    start: dt.time = dt.time(8, 0)
+    end: dt.time = dt.time(20, 0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SendWindow:
+        if self.start >= self.end:
+            raise ValueError("send_window.start must be before send_window.end")
+        return self
+
+
+class EmailChannel(_Strict):
+    enabled: bool = True
+    from_address: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    from_name: str | None = None
+    unsubscribe_group_id: int | None = Field(default=None, ge=1)
+    messages_per_second: float = Field(default=50, gt=0)
+
+
+class SmsChannel(_Strict):
+    enabled: bool = True
+    messaging_service_sid: str | None = Field(default=None, pattern=r"^MG[0-9a-fA-F]{32}$")
+    from_number: E164Phone | None = None
+    messages_per_second: float = Field(default=10, gt=0)
+    discreet: bool = False
+
+    @model_validator(mode="after")
+    def _one_sender(self) -> SmsChannel:
+        if self.enabled and not (self.messaging_service_sid or self.from_number):
+            raise ValueError("set messaging_service_sid or from_number")
+        if self.messaging_service_sid and self.from_number:
+            raise ValueError("set only one of messaging_service_sid and from_number")
+        return self
+
+
+class Channels(_Strict):
+    email: EmailChannel | None = None
+    sms: SmsChannel | None = None
+
+
+class Eligibility(_Strict):
+    minimum_age: int = Field(default=18, ge=18, le=120)
+    max_report_age_days: int = Field(default=14, ge=1, le=365)
+    extra_excluded_offense_codes: list[str] = Field(default_factory=list)
+    contact_given_to_officer_counts_as_consent: bool = True
+
+    @field_validator("extra_excluded_offense_codes")
+    @classmethod
+    def _nibrs_codes(cls, value: list[str]) -> list[str]:
+        for code in value:
+            if not NIBRS_CODE.match(code):
+                raise ValueError(f"{code!r} is not a NIBRS offense code such as 23H or 13B")
+        return value
+
+
+class Experiment(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    salt: str = Field(min_length=4)
+    holdout_share: float = Field(gt=0, lt=1)
+    start_date: dt.date
+    end_date: dt.date | None = None
+
+
+class Survey(_Strict):
+    delay_days: int = Field(default=14, ge=1, le=120)
+
+
+class AgencyConfig(_Strict):
+    agency: Agency
+    divisions: list[Division] = Field(min_length=1)
+    send_window: SendWindow = SendWindow()
+    channels: Channels
+    eligibility: Eligibility = Eligibility()
+    experiment: Experiment
+    survey: Survey = Survey()
+
+    @field_validator("divisions")
+    @classmethod
+    def _unique_division_keys(cls, divisions: list[Division]) -> list[Division]:
+        seen: dict[str, str] = {}
+        for division in divisions:
+            for key in [division.code, *division.aliases]:
+                folded = key.strip().upper()
+                if folded in seen and seen[folded] != division.code:
+                    raise ValueError(
+                        f"division key {key!r} is used by both {seen[folded]} and {division.code}"
+                    )
+                seen[folded] = division.code
+        return divisions
+
+    @field_validator("channels")
+    @classmethod
+    def _some_channel(cls, channels: Channels) -> Channels:
+        if not any(c and c.enabled for c in (channels.email, channels.sms)):
+            raise ValueError("enable at least one channel (email or sms)")
+        return channels
+
+    @cached_property
+    def division_lookup(self) -> dict[str, str]:
+        """Every code and alias (upper-cased, trimmed) to its division code."""
+        lookup = {}
+        for division in self.divisions:
+            for key in [division.code, *division.aliases]:
+                lookup[key.strip().upper()] = division.code
+        return lookup
+
+    def division_code(self, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return self.division_lookup.get(value.strip().upper())
+
+
+class ConfigError(ValueError):
+    """An agency configuration that cannot be used; the message names file, line and field."""
+
+
+def _field_lines(node: yaml.Node, path: tuple = ()) -> dict[tuple, int]:
+    """Map every key path in a YAML document to the (1-based) line where it is written."""
+    lines = {path: node.start_mark.line + 1}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            child = (*path, key_node.value)
+            lines.update(_field_lines(value_node, child))
+            lines[child] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines.update(_field_lines(item, (*path, index)))
+    return lines
+
+
+def _line_for(loc: tuple, lines: dict[tuple, int]) -> int:
+    """The line of the deepest part of `loc` that is written in the file."""
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return 1
+
+
+def _dotted(loc: tuple) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def parse_config(text: str, source: str = "<config>") -> AgencyConfig:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data: Any = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        problem = getattr(error, "problem", None) or str(error)
+        raise ConfigError(f"{source}:{line}: not valid YAML: {problem}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}:1: the file must be a YAML mapping with an `agency:` section")
+    lines = _field_lines(root)
+    try:
+        return AgencyConfig.model_validate(data)
+    except ValidationError as error:
+        problems = []
+        for issue in error.errors(include_url=False, include_input=False):
+            loc = tuple(part for part in issue["loc"] if not str(part).startswith("function-"))
+            message = issue["msg"].removeprefix("Value error, ")
+            if issue["type"] == "extra_forbidden":
+                message = "unknown field (check the spelling)"
+            problems.append(f"{source}:{_line_for(loc, lines)}: {_dotted(loc)}: {message}")
+        raise ConfigError("\n".join(problems)) from None
+
+
+def load_config(path: Path | str | None = None) -> AgencyConfig:
+    path = Path(path) if path else config_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found (set VNOTIFY_CONFIG)") from None
+    return parse_config(text, source=str(path))
+
+
+ChannelName = Literal["email", "sms"]
