@@ -25,7 +25,7 @@ demo: venv
 # against the server at 127.0.0.1:5432 (database `test`) when one answers.
 test: venv
 	$(VENV)/bin/python -m pytest -q
-	@if $(VENV)/bin/python -m vnotify.warehouse.probe "$${VNOTIFY_TEST_SERVER_URL:-postgresql://127.0.0.1:5432/test}"; then \
+	@if $(VENV)/bin/python -m warehouse.probe "$${VNOTIFY_TEST_SERVER_URL:-postgresql://127.0.0.1:5432/test}"; then \
 	  echo "== database tests again on $${VNOTIFY_TEST_SERVER_URL:-postgresql://127.0.0.1:5432/test} =="; \
 	  DATABASE_URL="$${VNOTIFY_TEST_SERVER_URL:-postgresql://127.0.0.1:5432/test}" $(VENV)/bin/python -m pytest -q -m db; \
 	else echo "== no server at 127.0.0.1:5432: DATABASE_URL pass skipped =="; fi

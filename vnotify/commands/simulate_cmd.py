@@ -42,12 +42,13 @@ def generate_with_progress(months: int, scale: float, seed: int, start: dt.date,
 
 
 def render_summary(summary, out: Path) -> None:
-    table = Table(title=f"Synthetic agency exports in {out}")
+    table = Table(title="Synthetic agency exports")
     table.add_column("file")
     table.add_column("rows", justify="right")
     for name, rows in summary.files.items():
         table.add_row(name, f"{rows:,}")
     console.print(table)
+    console.print(f"written to {out}", soft_wrap=True)
     per_month = summary.eligible_victims_per_month
     console.print(
         f"{summary.victims:,} victims; {summary.eligible_victims:,} eligible "
