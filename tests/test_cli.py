@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from vnotify.cli import app
 from vnotify.paths import SAMPLE_CONFIG
+from warehouse.migrate import head_revision
 
 runner = CliRunner()
 
@@ -76,9 +77,9 @@ def test_db_status_and_migrate_report_the_head(db_url):
     result = runner.invoke(app, ["db", "migrate", "--json"])
     assert result.exit_code == 0, result.output
     migrated = _last_json(result.output)
-    assert migrated["to"] == migrated["head"] == "0001"
+    assert migrated["to"] == migrated["head"] == head_revision()
     status = _last_json(runner.invoke(app, ["db", "status", "--json"]).output)
-    assert status["embedded"] is False and status["revision"] == "0001"
+    assert status["embedded"] is False and status["revision"] == head_revision()
 
 
 @pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")), reason="embedded lifecycle only")
@@ -86,7 +87,7 @@ def test_embedded_lifecycle_through_the_cli(tmp_path, monkeypatch):
     monkeypatch.setenv("VNOTIFY_HOME", str(tmp_path))
     monkeypatch.delenv("DATABASE_URL", raising=False)
     started = _last_json(runner.invoke(app, ["db", "start", "--json"]).output)
-    assert started["embedded"] is True and started["revision"] == "0001"
+    assert started["embedded"] is True and started["revision"] == head_revision()
     status = _last_json(runner.invoke(app, ["db", "status", "--json"]).output)
     assert status["running"] is True and status["pgdata"].startswith(str(tmp_path))
     assert _last_json(runner.invoke(app, ["db", "stop", "--json"]).output)["stopped"] is True

@@ -154,6 +154,32 @@ class Survey(_Strict):
     delay_days: int = Field(default=14, ge=1, le=120)
 
 
+class SqlExtract(_Strict):
+    """Queries against the agency's RMS database; each selects contract columns and may use
+    the `:watermark` parameter: a datetime, the newest incidents.updated_at already read, in
+    agency time. Compare it with a typed column (or normalise text columns in the query)."""
+
+    name: str = Field(default="rms", pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    url_env: str = Field(default="RMS_DATABASE_URL", pattern=r"^[A-Z][A-Z0-9_]*$")
+    queries: dict[Literal["incidents", "offenses", "persons", "cad_calls"], str] = Field(min_length=1)
+
+    @field_validator("queries")
+    @classmethod
+    def _incidents_first(cls, queries: dict[str, str]) -> dict[str, str]:
+        if "incidents" not in queries:
+            raise ValueError("an incidents query is required (it advances the watermark)")
+        return queries
+
+
+class Extract(_Strict):
+    """Where the `extract` flow finds exports: a drop folder, an RMS query, or both."""
+
+    drop_folder: Path | None = None
+    format: Literal["contract-csv", "contract-jsonl", "nibrs-cde", "nibrs-xml", "mapped"] = "contract-csv"
+    mapping: Path | None = None
+    sql: SqlExtract | None = None
+
+
 class AgencyConfig(_Strict):
     agency: Agency
     divisions: list[Division] = Field(min_length=1)
@@ -162,6 +188,7 @@ class AgencyConfig(_Strict):
     eligibility: Eligibility = Eligibility()
     experiment: Experiment
     survey: Survey = Survey()
+    extract: Extract = Extract()
 
     @field_validator("divisions")
     @classmethod
@@ -263,7 +290,21 @@ def load_config(path: Path | str | None = None) -> AgencyConfig:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: configuration file not found (set VNOTIFY_CONFIG)") from None
-    return parse_config(text, source=str(path))
+    config = parse_config(text, source=str(path))
+    return _resolve_paths(config, path.resolve().parent)
+
+
+def _resolve_paths(config: AgencyConfig, base: Path) -> AgencyConfig:
+    """Relative paths in the file are relative to the file's own folder."""
+    extract = config.extract
+    updates = {
+        name: base / value
+        for name in ("drop_folder", "mapping")
+        if (value := getattr(extract, name)) is not None and not value.is_absolute()
+    }
+    if not updates:
+        return config
+    return config.model_copy(update={"extract": extract.model_copy(update=updates)})
 
 
 ChannelName = Literal["email", "sms"]

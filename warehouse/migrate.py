@@ -7,6 +7,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
+from sqlalchemy.pool import NullPool
 
 from vnotify.paths import REPO_ROOT
 from warehouse.database import database_url, sqlalchemy_url
@@ -30,7 +31,7 @@ def downgrade(url: str | None = None, revision: str = "base") -> str | None:
 
 
 def current_revision(url: str | None = None) -> str | None:
-    engine = create_engine(sqlalchemy_url(url or database_url()))
+    engine = create_engine(sqlalchemy_url(url or database_url()), poolclass=NullPool)
     try:
         with engine.connect() as connection:
             if not inspect(connection).has_schema("ops"):

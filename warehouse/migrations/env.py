@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from warehouse.database import database_url, sqlalchemy_url
 
@@ -16,7 +17,8 @@ def run_migrations_online() -> None:
         _run(connection)
         return
     url = context.config.get_main_option("sqlalchemy.url") or database_url()
-    with create_engine(sqlalchemy_url(url)).connect() as connection:
+    # NullPool: close the connection afterwards (a pooled one would hold the database open).
+    with create_engine(sqlalchemy_url(url), poolclass=NullPool).connect() as connection:
         _run(connection)
 
 

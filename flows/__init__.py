@@ -1,0 +1,1 @@
+"""Prefect flows: thin wiring over the plain functions in ingest/, warehouse/, notifications/…"""
