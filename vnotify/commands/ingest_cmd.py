@@ -63,12 +63,12 @@ def ingest(
         "rows_quarantined": sum(r.rows_quarantined for r in results),
         "rejected": sum(r.status == "rejected" for r in results),
     }
-    emit(summary, as_json, lambda: _render(results))
+    emit(summary, as_json, lambda: render_results(results))
     if summary["rejected"]:
         raise typer.Exit(3)
 
 
-def _render(results) -> None:
+def render_results(results) -> None:
     table = Table(title="Ingest")
     for column in ("batch", "source", "status", "table", "read", "staged", "quarantined"):
         table.add_column(column, justify="right" if column in ("read", "staged", "quarantined") else "left")
