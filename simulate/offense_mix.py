@@ -11,16 +11,26 @@ an Arizona RMS would carry next to the NIBRS code.
 from __future__ import annotations
 
 import bisect
+import csv
 import functools
 import itertools
 import random
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+
 # Offenses whose victims are never messaged (docs/architecture.md, rule 1).
-SENSITIVE_OFFENSE_CODES = frozenset(
-    {"11A", "11B", "11C", "11D", "36A", "36B", "09A", "09B", "100", "64A", "64B", "13C"}
-)
+def _sensitive_codes() -> frozenset[str]:
+    """The offense codes never messaged: read from the dbt seed, the one list the warehouse uses."""
+    seed = Path(__file__).resolve().parents[1] / "dbt" / "seeds" / "nibrs_offense_codes.csv"
+    with seed.open(newline="", encoding="utf-8") as handle:
+        return frozenset(
+            row["offense_code"] for row in csv.DictReader(handle) if row["is_sensitive"] == "true"
+        )
+
+
+SENSITIVE_OFFENSE_CODES = _sensitive_codes()
 ASSAULT_CODES = frozenset({"13A", "13B", "13C"})
 HOMICIDE_CODES = frozenset({"09A", "09B"})
 

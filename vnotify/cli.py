@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from vnotify.commands import config_cmd, db_cmd, demo_cmd, ingest_cmd, simulate_cmd
+from vnotify.commands import config_cmd, db_cmd, demo_cmd, ingest_cmd, simulate_cmd, transform_cmd
 
 app = typer.Typer(
     name="vnotify",
@@ -17,6 +17,7 @@ app.add_typer(db_cmd.app, name="db")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(simulate_cmd.app, name="simulate")
 app.command("ingest")(ingest_cmd.ingest)
+app.command("transform")(transform_cmd.transform)
 app.command("demo")(demo_cmd.demo)
 
 

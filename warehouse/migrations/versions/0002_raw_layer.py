@@ -146,3 +146,5 @@ def downgrade() -> None:
     op.execute("DROP TABLE IF EXISTS ops.report_versions")
     for table in RAW_TABLES:
         op.execute(f"DROP TABLE IF EXISTS raw.{table}")
+    # Their rows are gone: a batch record that says "loaded" would make a re-ingest a no-op.
+    op.execute("DELETE FROM ops.ingest_batches")

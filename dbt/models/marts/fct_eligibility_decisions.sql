@@ -1,0 +1,36 @@
+-- One row per victim per report: the decision and every reason, without names or contacts.
+with
+
+evaluated as (
+    select * from {{ ref('int_victims__eligibility_evaluated') }}
+)
+
+select
+    victim_key,
+    report_number,
+    division_code,
+    reported_date,
+    date_trunc('month', reported_date)::date as reported_month,
+    cardinality(reasons) = 0 as is_eligible,
+    reasons,
+    reason_not_individual,
+    reason_juvenile,
+    reason_deceased,
+    reason_sensitive_offense,
+    reason_domestic_violence,
+    reason_contact_shared_with_offender,
+    reason_no_valid_channel,
+    reason_no_consent_basis,
+    reason_opted_out,
+    reason_division_not_live,
+    reason_stale_report,
+    reason_already_notified,
+    reason_offense_not_notifiable,
+    reason_report_not_received,
+    reason_report_deleted,
+    can_sms,
+    can_email,
+    message_language,
+    contact_source,
+    {{ as_of() }} as decided_at
+from evaluated

@@ -1,0 +1,45 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='victim_key',
+        incremental_strategy='append',
+        full_refresh=false,
+        on_schema_change='fail',
+    )
+}}
+-- Each victim is assigned once, when first found eligible on a report inside the experiment
+-- window, and never reassigned: --full-refresh leaves this table alone, and the arm is a pure
+-- function of the salt and the report number, so a rebuild gives the same arms. Victims on one
+-- report share an arm.
+with
+
+decisions as (
+    select * from {{ ref('fct_eligibility_decisions') }}
+),
+
+newly_eligible as (
+    select decisions.*
+    from decisions
+    where decisions.is_eligible
+      and decisions.reported_date >= '{{ var("experiment_start_date") }}'::date
+      {%- if var('experiment_end_date') %}
+      and decisions.reported_date <= '{{ var("experiment_end_date") }}'::date
+      {%- endif %}
+      {%- if is_incremental() %}
+      and not exists (
+          select 1 from {{ this }} as assigned
+          where assigned.victim_key = decisions.victim_key
+      )
+      {%- endif %}
+)
+
+select
+    victim_key,
+    report_number,
+    '{{ var("experiment_name") }}'::text as experiment_name,
+    {{ experiment_bucket('report_number') }} as bucket,
+    case when {{ experiment_bucket('report_number') }} < {{ var('holdout_share') }} then 'B' else 'A' end as arm,
+    division_code,
+    reported_month,
+    {{ as_of() }} as assigned_at
+from newly_eligible

@@ -1,0 +1,1 @@
+select channel, address, opted_out_at, source from {{ source('ops', 'opt_outs') }}

@@ -1,0 +1,50 @@
+-- The current version of each report, typed. A report whose newest version is a NIBRS delete
+-- stays, flagged, so its victims still get a recorded decision.
+with
+
+versions as (
+    select * from {{ source('ops', 'report_versions') }}
+),
+
+incidents as (
+    select * from {{ source('raw', 'incidents') }}
+),
+
+current_rows as (
+    select
+        versions.report_number,
+        versions.batch_id,
+        versions.deleted as is_deleted,
+        versions.first_seen_at,
+        incidents.agency_ori,
+        incidents.reported_at,
+        incidents.occurred_at,
+        incidents.division,
+        incidents.beat,
+        incidents.officer_id,
+        incidents.officer_name,
+        incidents.case_status,
+        incidents.domestic_violence,
+        versions.updated_at
+    from versions
+    inner join incidents
+        on versions.batch_id = incidents.batch_id
+        and versions.row_number = incidents.row_number
+)
+
+select
+    report_number,
+    batch_id,
+    is_deleted,
+    first_seen_at,
+    nullif(btrim(agency_ori), '') as agency_ori,
+    {{ agency_timestamp('reported_at') }} as reported_at,
+    {{ agency_timestamp('nullif(btrim(occurred_at), \'\')') }} as occurred_at,
+    upper(btrim(division)) as division_raw,
+    nullif(btrim(beat), '') as beat,
+    nullif(btrim(officer_id), '') as officer_id,
+    nullif(btrim(officer_name), '') as officer_name,
+    coalesce(lower(nullif(btrim(case_status), '')), 'open') as case_status,
+    coalesce({{ contract_bool('domestic_violence') }}, false) as is_domestic_violence,
+    updated_at
+from current_rows

@@ -1,0 +1,60 @@
+-- People on each report from the newest batch that delivered people for it, typed, with the
+-- normalized phone and email joined in. Restricted: names and contacts are PII.
+with
+
+persons as (
+    select * from {{ source('raw', 'persons') }}
+),
+
+batches as (
+    select batch_id from {{ source('ops', 'ingest_batches') }}
+    where status = 'loaded' and expectations_passed is distinct from false
+),
+
+latest_batch as (
+    select btrim(persons.report_number) as report_number, max(persons.batch_id) as batch_id
+    from persons
+    inner join batches on persons.batch_id = batches.batch_id
+    group by 1
+),
+
+phones as (
+    select * from {{ source('ops', 'phone_numbers') }}
+),
+
+emails as (
+    select * from {{ source('ops', 'email_addresses') }}
+)
+
+select
+    latest_batch.report_number,
+    btrim(persons.person_seq)::int as person_seq,
+    lower(btrim(persons.role)) as role,
+    lower(nullif(btrim(persons.victim_type), '')) as victim_type,
+    nullif(btrim(persons.first_name), '') as first_name,
+    nullif(btrim(persons.last_name), '') as last_name,
+    nullif(btrim(persons.birth_date), '')::date as birth_date,
+    nullif(btrim(persons.age), '')::int as age,
+    coalesce({{ contract_bool('persons.deceased') }}, false) as is_deceased,
+    phones.e164 as phone_e164,
+    -- The export's own phone type wins over "unknown": an officer may know it is a landline.
+    case
+        when phones.is_valid is not true then null
+        when lower(btrim(persons.phone_type)) in ('mobile', 'landline') and phones.line_type = 'unknown'
+            then lower(btrim(persons.phone_type))
+        else phones.line_type
+    end as phone_line_type,
+    persons.phone is not null as has_raw_phone,
+    emails.normalized as email,
+    persons.email is not null as has_raw_email,
+    lower(nullif(btrim(persons.language), '')) as language,
+    {{ contract_bool('persons.contact_consent') }} as contact_consent,
+    nullif(btrim(persons.consent_source), '') as consent_source,
+    {{ agency_timestamp('nullif(btrim(persons.consent_at), \'\')') }} as consent_at,
+    nullif(btrim(persons.offense_seqs), '') as offense_seqs
+from persons
+inner join latest_batch
+    on btrim(persons.report_number) = latest_batch.report_number
+    and persons.batch_id = latest_batch.batch_id
+left join phones on persons.phone = phones.raw_phone and phones.is_valid
+left join emails on persons.email = emails.raw_email and emails.is_valid

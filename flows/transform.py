@@ -1,0 +1,24 @@
+"""Flow `transform`: normalize new contacts, then `dbt build` with each dbt node as its own
+Prefect task (prefect-dbt's PrefectDbtRunner)."""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger
+
+from warehouse.transform import DBT_DIR
+from warehouse.transform import transform as run_transform
+
+
+@flow(name="transform")
+def transform(full_refresh: bool = False) -> dict:
+    from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
+
+    runner = PrefectDbtRunner(
+        settings=PrefectDbtSettings(project_dir=DBT_DIR, profiles_dir=DBT_DIR),
+        raise_on_failure=False,
+    )
+    result = run_transform(full_refresh=full_refresh, runner=runner)
+    get_run_logger().info("transform: %s", result.nodes)
+    if not result.success:
+        raise RuntimeError(f"dbt build failed: {', '.join(result.failures) or 'see the dbt log'}")
+    return result.as_dict()

@@ -1,0 +1,38 @@
+"""`vnotify transform`: normalize contacts, then build the dbt project (models and tests)."""
+
+from __future__ import annotations
+
+import typer
+
+from vnotify.output import console, emit, err_console
+
+
+def transform(
+    full_refresh: bool = typer.Option(False, "--full-refresh", help="Rebuild incremental models from raw."),
+    as_of: str = typer.Option(
+        None, "--as-of", help="Decide eligibility as of this ISO time (backfills, demos)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
+) -> None:
+    """Run dbt: staging → intermediate → marts and restricted, with every data and unit test."""
+    from warehouse.transform import transform as run
+
+    with console.status("dbt build", spinner="dots"):
+        result = run(full_refresh=full_refresh, as_of=as_of, quiet=True)
+
+    def render() -> None:
+        colour = "green" if result.success else "red"
+        console.print(
+            f"[{colour}]dbt build {'passed' if result.success else 'failed'}[/] in {result.seconds:.1f} s"
+        )
+        console.print(", ".join(f"{n} {status}" for status, n in sorted(result.nodes.items())))
+        console.print(
+            f"contacts normalized: {result.contacts_normalized['phones']:,} phones, "
+            f"{result.contacts_normalized['emails']:,} emails"
+        )
+        for failure in result.failures:
+            err_console.print(f"[red]failed[/] {failure}")
+
+    emit(result.as_dict(), as_json, render)
+    if not result.success:
+        raise typer.Exit(1)

@@ -1,0 +1,173 @@
+"""Run the dbt project against the configured database: the plain functions behind
+`vnotify transform` and the `transform` flow.
+
+dbt's profile reads only environment variables; this module derives them from the one place
+that picks the database (warehouse.database), and passes the agency configuration as dbt vars.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from vnotify.config import AgencyConfig, load_config
+from vnotify.paths import REPO_ROOT
+from warehouse.contacts import normalize_new_contacts
+from warehouse.database import database_url
+
+DBT_DIR = REPO_ROOT / "dbt"
+
+
+def dbt_environment(url: str) -> dict[str, str]:
+    """VNOTIFY_DB_* for dbt's profile; a Unix-socket URL gives its folder as the host."""
+    parsed = make_url(url)
+    socket = parsed.query.get("host")
+    host = parsed.host or (socket[0] if isinstance(socket, tuple) else socket) or "localhost"
+    return {
+        "VNOTIFY_DB_HOST": host,
+        "VNOTIFY_DB_PORT": str(parsed.port or 5432),
+        "VNOTIFY_DB_USER": parsed.username or os.environ.get("USER", "postgres"),
+        "VNOTIFY_DB_PASSWORD": parsed.password or "",
+        "VNOTIFY_DB_NAME": parsed.database or "postgres",
+        "DBT_PROFILES_DIR": str(DBT_DIR),
+        "DBT_PROJECT_DIR": str(DBT_DIR),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DO_NOT_TRACK": "1",
+    }
+
+
+def dbt_vars(config: AgencyConfig, as_of: str | None = None) -> dict[str, Any]:
+    """The agency configuration as the dbt project's vars (see dbt/dbt_project.yml)."""
+    channels = config.channels
+    aliases = {alias.strip().upper(): d.code for d in config.divisions for alias in d.aliases}
+    return {
+        "agency_time_zone": config.agency.time_zone,
+        "default_language": config.agency.default_language,
+        "languages": list(config.agency.languages),
+        "minimum_age": config.eligibility.minimum_age,
+        "max_report_age_days": config.eligibility.max_report_age_days,
+        "extra_excluded_offense_codes": list(config.eligibility.extra_excluded_offense_codes),
+        "contact_given_to_officer_counts_as_consent": config.eligibility.contact_given_to_officer_counts_as_consent,
+        "email_enabled": bool(channels.email and channels.email.enabled),
+        "sms_enabled": bool(channels.sms and channels.sms.enabled),
+        "experiment_name": config.experiment.name,
+        "experiment_salt": config.experiment.salt,
+        "holdout_share": config.experiment.holdout_share,
+        "experiment_start_date": config.experiment.start_date.isoformat(),
+        "experiment_end_date": config.experiment.end_date.isoformat() if config.experiment.end_date else None,
+        "as_of": as_of,
+        "divisions": [
+            {
+                "code": d.code,
+                "name": d.name,
+                "substation_phone": d.substation_phone,
+                "investigations_phone": d.investigations_phone,
+                "go_live": d.go_live.isoformat() if d.go_live else None,
+            }
+            for d in config.divisions
+        ],
+        "division_aliases": aliases,
+    }
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    previous = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@dataclass
+class TransformResult:
+    success: bool
+    seconds: float
+    contacts_normalized: dict[str, int]
+    nodes: dict[str, int] = field(default_factory=dict)  # status -> count
+    failures: list[str] = field(default_factory=list)  # node names, never data
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "success": self.success,
+            "seconds": self.seconds,
+            "contacts_normalized": self.contacts_normalized,
+            "nodes": self.nodes,
+            "failures": self.failures,
+        }
+
+
+def dbt_args(
+    command: str,
+    config: AgencyConfig,
+    *,
+    full_refresh: bool = False,
+    as_of: str | None = None,
+    select: str | None = None,
+) -> list[str]:
+    args = [command, "--vars", json.dumps(dbt_vars(config, as_of))]
+    if full_refresh:
+        args.append("--full-refresh")
+    if select:
+        args += ["--select", select]
+    return args
+
+
+def transform(
+    *,
+    quiet: bool = False,
+    full_refresh: bool = False,
+    url: str | None = None,
+    config: AgencyConfig | None = None,
+    as_of: str | None = None,
+    runner=None,
+) -> TransformResult:
+    """Normalize new contacts, then `dbt build` (seeds, models, tests). `runner` is a
+    dbtRunner-like object (the flow passes prefect-dbt's PrefectDbtRunner)."""
+    started = time.perf_counter()
+    url = url or database_url()
+    config = config or load_config()
+    contacts = normalize_new_contacts(url)
+    with _environment(dbt_environment(url)):
+        if runner is None:
+            from dbt.cli.main import dbtRunner
+
+            runner = dbtRunner()
+        outcome = runner.invoke(
+            [
+                *dbt_args("build", config, full_refresh=full_refresh, as_of=as_of),
+                "--project-dir",
+                str(DBT_DIR),
+                "--profiles-dir",
+                str(DBT_DIR),
+                *(["--log-level", "error"] if quiet else []),
+            ]
+        )
+    nodes: dict[str, int] = {}
+    failures: list[str] = []
+    for item in getattr(outcome.result, "results", None) or []:
+        status = str(getattr(item.status, "value", item.status))
+        nodes[status] = nodes.get(status, 0) + 1
+        if status in ("error", "fail"):
+            failures.append(item.node.name)
+    success = bool(outcome.success)
+    if outcome.exception is not None and not failures:
+        failures.append(type(outcome.exception).__name__)
+    return TransformResult(success, round(time.perf_counter() - started, 2), contacts, nodes, failures)
+
+
+def dbt_target_dir() -> Path:
+    return DBT_DIR / "target"
