@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from sqlalchemy.engine import make_url
 
 from vnotify.config import AgencyConfig, load_config
@@ -44,7 +45,9 @@ def dbt_environment(url: str) -> dict[str, str]:
     }
 
 
-def dbt_vars(config: AgencyConfig, as_of: str | None = None) -> dict[str, Any]:
+def dbt_vars(
+    config: AgencyConfig, as_of: str | None = None, since_batch_id: int | None = None
+) -> dict[str, Any]:
     """The agency configuration as the dbt project's vars (see dbt/dbt_project.yml)."""
     channels = config.channels
     aliases = {alias.strip().upper(): d.code for d in config.divisions for alias in d.aliases}
@@ -64,6 +67,7 @@ def dbt_vars(config: AgencyConfig, as_of: str | None = None) -> dict[str, Any]:
         "experiment_start_date": config.experiment.start_date.isoformat(),
         "experiment_end_date": config.experiment.end_date.isoformat() if config.experiment.end_date else None,
         "as_of": as_of,
+        "since_batch_id": since_batch_id,
         "divisions": [
             {
                 "code": d.code,
@@ -99,6 +103,8 @@ class TransformResult:
     contacts_normalized: dict[str, int]
     nodes: dict[str, int] = field(default_factory=dict)  # status -> count
     failures: list[str] = field(default_factory=list)  # node names, never data
+    since_batch_id: int | None = None
+    upto_batch_id: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -107,6 +113,8 @@ class TransformResult:
             "contacts_normalized": self.contacts_normalized,
             "nodes": self.nodes,
             "failures": self.failures,
+            "since_batch_id": self.since_batch_id,
+            "upto_batch_id": self.upto_batch_id,
         }
 
 
@@ -141,6 +149,7 @@ def transform(
     url = url or database_url()
     config = config or load_config()
     contacts = normalize_new_contacts(url)
+    since, upto, run_id = _start_run(url, full_refresh)
     with _environment(dbt_environment(url)):
         if runner is None:
             from dbt.cli.main import dbtRunner
@@ -166,7 +175,37 @@ def transform(
     success = bool(outcome.success)
     if outcome.exception is not None and not failures:
         failures.append(type(outcome.exception).__name__)
-    return TransformResult(success, round(time.perf_counter() - started, 2), contacts, nodes, failures)
+    seconds = round(time.perf_counter() - started, 2)
+    _finish_run(url, run_id, success, seconds)
+    return TransformResult(
+        success, seconds, contacts, nodes, failures, since_batch_id=since, upto_batch_id=upto
+    )
+
+
+def _start_run(url: str, full_refresh: bool) -> tuple[int | None, int | None, int]:
+    """(since, upto, run id): batches after `since` are new to this run; None rebuilds everything."""
+    with psycopg.connect(url) as conn:
+        previous = conn.execute(
+            "SELECT upto_batch_id FROM ops.transform_runs WHERE success ORDER BY run_id DESC LIMIT 1"
+        ).fetchone()
+        upto = conn.execute(
+            "SELECT max(batch_id) FROM ops.ingest_batches WHERE status = 'loaded'"
+        ).fetchone()[0]
+        since = None if full_refresh or previous is None else previous[0]
+        run_id = conn.execute(
+            "INSERT INTO ops.transform_runs (full_refresh, since_batch_id, upto_batch_id) VALUES (%s, %s, %s)"
+            " RETURNING run_id",
+            (full_refresh, since, upto),
+        ).fetchone()[0]
+    return since, upto, run_id
+
+
+def _finish_run(url: str, run_id: int, success: bool, seconds: float) -> None:
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "UPDATE ops.transform_runs SET finished_at = now(), success = %s, seconds = %s WHERE run_id = %s",
+            (success, seconds, run_id),
+        )
 
 
 def dbt_target_dir() -> Path:

@@ -1,9 +1,19 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='report_number',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        indexes=[{'columns': ['report_number']}],
+    )
+}}
 -- A person entered twice on one report (same role, name and birth date or age, or same
 -- contact) is kept once: the lowest person_seq, with the union of what the copies say.
 with
 
 persons as (
     select * from {{ ref('stg_rms__persons') }}
+    where {{ only_reports_to_refresh('report_number') }}
 ),
 
 identified as (

@@ -1,9 +1,19 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='report_number',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        indexes=[{'columns': ['report_number'], 'unique': True}],
+    )
+}}
 -- Per report: whether any offense is sensitive (never messaged) or notifiable, and the
 -- offense the message names (the first notifiable one).
 with
 
 offenses as (
     select * from {{ ref('stg_rms__offenses') }}
+    where {{ only_reports_to_refresh('report_number') }}
 ),
 
 codes as (

@@ -1,14 +1,24 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='report_number',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        indexes=[{'columns': ['report_number']}],
+    )
+}}
 -- Every victim on every report, with every rule that keeps the department from messaging
 -- them. The victim-safety gate: a reason here is never overridden downstream.
 with
 
 victims as (
     select * from {{ ref('int_persons__deduplicated') }}
-    where role = 'victim'
+    where role = 'victim' and {{ only_reports_to_refresh('report_number', include_open=true) }}
 ),
 
 people as (
     select * from {{ ref('stg_rms__persons') }}
+    where {{ only_reports_to_refresh('report_number', include_open=true) }}
 ),
 
 reports as (

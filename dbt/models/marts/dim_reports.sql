@@ -1,8 +1,18 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='report_number',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        indexes=[{'columns': ['report_number'], 'unique': True}],
+    )
+}}
 -- One row per report (current version), without names.
 with
 
 reports as (
     select * from {{ ref('stg_rms__incidents') }}
+    where {{ only_reports_to_refresh('report_number') }}
 ),
 
 offense_summary as (

@@ -1,8 +1,19 @@
+-- depends_on: {{ ref('stg_rms__incidents') }}
+{{
+    config(
+        materialized='incremental',
+        unique_key='report_number',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        indexes=[{'columns': ['report_number']}],
+    )
+}}
 -- One row per victim per report: the decision and every reason, without names or contacts.
 with
 
 evaluated as (
     select * from {{ ref('int_victims__eligibility_evaluated') }}
+    where {{ only_reports_to_refresh('report_number', include_open=true) }}
 )
 
 select

@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('stg_rms__incidents') }}
 {{
     config(
         materialized='incremental',
@@ -26,6 +27,7 @@ newly_eligible as (
       and decisions.reported_date <= '{{ var("experiment_end_date") }}'::date
       {%- endif %}
       {%- if is_incremental() %}
+      and {{ only_reports_to_refresh('decisions.report_number', include_open=true) }}
       and not exists (
           select 1 from {{ this }} as assigned
           where assigned.victim_key = decisions.victim_key

@@ -1,13 +1,24 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='report_number',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        indexes=[{'columns': ['report_number'], 'unique': True}],
+    )
+}}
 -- The current version of each report, typed. A report whose newest version is a NIBRS delete
 -- stays, flagged, so its victims still get a recorded decision.
 with
 
 versions as (
     select * from {{ source('ops', 'report_versions') }}
+    where {{ only_reports_to_refresh('report_number') }}
 ),
 
 incidents as (
     select * from {{ source('raw', 'incidents') }}
+    where {{ only_reports_to_refresh('btrim(report_number)') }}
 ),
 
 current_rows as (
@@ -28,7 +39,8 @@ current_rows as (
         versions.updated_at
     from versions
     inner join incidents
-        on versions.batch_id = incidents.batch_id
+        on versions.report_number = btrim(incidents.report_number)
+        and versions.batch_id = incidents.batch_id
         and versions.row_number = incidents.row_number
 )
 

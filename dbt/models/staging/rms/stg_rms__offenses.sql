@@ -1,8 +1,18 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='report_number',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        indexes=[{'columns': ['report_number']}],
+    )
+}}
 -- Offenses of each report from the newest batch that delivered offenses for it.
 with
 
 offenses as (
     select * from {{ source('raw', 'offenses') }}
+    where {{ only_reports_to_refresh('btrim(report_number)') }}
 ),
 
 batches as (

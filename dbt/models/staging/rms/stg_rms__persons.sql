@@ -1,9 +1,19 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='report_number',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        indexes=[{'columns': ['report_number']}],
+    )
+}}
 -- People on each report from the newest batch that delivered people for it, typed, with the
 -- normalized phone and email joined in. Restricted: names and contacts are PII.
 with
 
 persons as (
     select * from {{ source('raw', 'persons') }}
+    where {{ only_reports_to_refresh('btrim(report_number)') }}
 ),
 
 batches as (

@@ -1,0 +1,167 @@
+"""The warehouse on a generated agency: dbt build passes, decisions are complete, the holdout
+is held out, assignments survive a full refresh, and the docs build."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import psycopg
+import pytest
+
+from ingest.run import ingest_path
+from vnotify.config import load_config
+from warehouse.transform import DBT_DIR, dbt_args, dbt_environment, transform
+
+AS_OF = "2025-03-20T12:00:00+00:00"
+
+
+def _rows(url: str, query: str, *params) -> list[tuple]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(query, params).fetchall()
+
+
+@pytest.fixture
+def built(clean_db_url, small_agency) -> str:
+    ingest_path(small_agency, "contract-csv", url=clean_db_url)
+    result = transform(url=clean_db_url, as_of=AS_OF, quiet=True)
+    assert result.success, result.failures
+    return clean_db_url
+
+
+def _bucket(salt: str, report_number: str) -> float:
+    return int(hashlib.md5(f"{salt}:{report_number}".encode()).hexdigest()[:8], 16) / 2**32
+
+
+def test_every_victim_gets_one_decision_and_the_due_list_is_safe(built):
+    (victims, decided) = _rows(
+        built,
+        """SELECT (SELECT count(*) FROM intermediate.int_persons__deduplicated WHERE role = 'victim'),
+                  (SELECT count(*) FROM marts.fct_eligibility_decisions)""",
+    )[0]
+    assert victims == decided > 0
+    eligible = _rows(built, "SELECT count(*) FROM marts.fct_eligibility_decisions WHERE is_eligible")[0][0]
+    due = _rows(built, "SELECT report_number, arm, channels FROM restricted.notifications_due")
+    assert 0 < len(due) <= eligible
+    assert {arm for _, arm, _ in due} <= {"A", None}
+    assert all(channels for _, _, channels in due)
+
+
+def test_arms_match_the_python_hash_and_the_holdout_share(built):
+    config = load_config()
+    assignments = _rows(built, "SELECT report_number, arm, bucket FROM marts.fct_experiment_assignments")
+    assert len(assignments) > 10  # one live division, 5% scale, 14 days
+    for report_number, arm, bucket in assignments:
+        expected = _bucket(config.experiment.salt, report_number)
+        assert float(bucket) == pytest.approx(expected, abs=1e-12)
+        assert arm == ("B" if expected < config.experiment.holdout_share else "A")
+    holdout = sum(arm == "B" for _, arm, _ in assignments) / len(assignments)
+    assert abs(holdout - config.experiment.holdout_share) < 0.25  # small sample; benchmarks check at scale
+
+
+def test_assignments_are_identical_after_a_full_refresh_and_a_rebuild(built):
+    before = _rows(
+        built, "SELECT victim_key, arm, assigned_at FROM marts.fct_experiment_assignments ORDER BY 1"
+    )
+    assert transform(url=built, as_of="2025-03-21T12:00:00+00:00", full_refresh=True, quiet=True).success
+    assert (
+        _rows(built, "SELECT victim_key, arm, assigned_at FROM marts.fct_experiment_assignments ORDER BY 1")
+        == before
+    )
+    with psycopg.connect(built, autocommit=True) as conn:
+        conn.execute("DROP TABLE marts.fct_experiment_assignments CASCADE")
+    assert transform(url=built, as_of=AS_OF, quiet=True).success
+    rebuilt = _rows(built, "SELECT victim_key, arm FROM marts.fct_experiment_assignments ORDER BY 1")
+    assert rebuilt == [(key, arm) for key, arm, _ in before]
+
+
+def test_a_victim_in_the_outbox_or_opted_out_is_no_longer_due(built):
+    key, report, phone, email = _rows(
+        built,
+        """SELECT d.victim_key, d.report_number, d.phone_e164, d.email FROM restricted.notifications_due d
+           ORDER BY d.victim_key LIMIT 1""",
+    )[0]
+    other = _rows(
+        built,
+        "SELECT victim_key, phone_e164, email FROM restricted.notifications_due WHERE victim_key <> %s ORDER BY 1 LIMIT 1",
+        key,
+    )[0]
+    with psycopg.connect(built, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO ops.outbox (victim_key, report_number, kind, channel) VALUES (%s, %s, 'initial', 'sms')",
+            (key, report),
+        )
+        for channel, address in (("sms", other[1]), ("email", other[2])):
+            if address:
+                conn.execute(
+                    "INSERT INTO ops.opt_outs (channel, address, source) VALUES (%s, %s, 'test')",
+                    (channel, address),
+                )
+    assert transform(url=built, as_of=AS_OF, quiet=True).success
+    due = {k for (k,) in _rows(built, "SELECT victim_key FROM restricted.notifications_due")}
+    assert key not in due and other[0] not in due
+    reasons = dict(
+        _rows(
+            built,
+            "SELECT victim_key, reasons FROM marts.fct_eligibility_decisions WHERE victim_key IN (%s, %s)",
+            key,
+            other[0],
+        )
+    )
+    assert reasons[key] == ["already_notified"] and reasons[other[0]] == ["opted_out"]
+
+
+def test_due_rows_carry_every_field_the_message_needs(built):
+    rows = _rows(
+        built,
+        """SELECT report_number, offense_name, officer_name, reported_at, explanation, next_steps,
+                  substation_phone, investigations_phone, language
+           FROM restricted.notifications_due""",
+    )
+    assert rows
+    for (
+        report_number,
+        offense,
+        officer,
+        reported_at,
+        explanation,
+        next_steps,
+        substation,
+        investigations,
+        language,
+    ) in rows:
+        assert report_number and offense and officer and reported_at and explanation and next_steps
+        assert substation.startswith("+1") and investigations.startswith("+1")
+        assert language in ("en", "es")
+    spanish = _rows(
+        built, "SELECT explanation FROM restricted.notifications_due WHERE language = 'es' LIMIT 1"
+    )
+    assert spanish and any(ch in spanish[0][0] for ch in "áéíóúñ¿¡")
+
+
+def test_dbt_docs_generate_works(built):
+    from dbt.cli.main import dbtRunner
+
+    env = dbt_environment(built)
+    previous = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        result = dbtRunner().invoke(
+            [
+                *dbt_args("docs", load_config())[:0],
+                "docs",
+                "generate",
+                "--project-dir",
+                str(DBT_DIR),
+                "--profiles-dir",
+                str(DBT_DIR),
+                "--log-level",
+                "error",
+            ]
+        )
+    finally:
+        for k, v in previous.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+    assert result.success
+    assert (DBT_DIR / "target" / "catalog.json").exists()
+    assert (DBT_DIR / "target" / "index.html").exists()
