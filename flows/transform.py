@@ -10,14 +10,14 @@ from warehouse.transform import transform as run_transform
 
 
 @flow(name="transform")
-def transform(full_refresh: bool = False) -> dict:
+def transform(full_refresh: bool = False, as_of: str | None = None) -> dict:
     from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
 
     runner = PrefectDbtRunner(
         settings=PrefectDbtSettings(project_dir=DBT_DIR, profiles_dir=DBT_DIR),
         raise_on_failure=False,
     )
-    result = run_transform(full_refresh=full_refresh, runner=runner)
+    result = run_transform(full_refresh=full_refresh, as_of=as_of, runner=runner)
     get_run_logger().info("transform: %s", result.nodes)
     if not result.success:
         raise RuntimeError(f"dbt build failed: {', '.join(result.failures) or 'see the dbt log'}")
