@@ -1,8 +1,9 @@
 """`vnotify demo`: what `make demo` runs.
 
 Today it runs the stages that exist: start the embedded database and migrate, simulate the
-sample agency's RMS/CAD exports, ingest them, and check each batch with Great Expectations.
-Transform, send, surveys and evaluate join as they land.
+sample agency's RMS/CAD exports, ingest them, check each batch with Great Expectations, and
+build the warehouse as of the end of the simulated period. Send, surveys and evaluate join as
+they land.
 """
 
 from __future__ import annotations
@@ -54,6 +55,17 @@ def demo(
         passed = sum(checks.values())
         console.print(f"expectations: {passed} of {len(checks)} new batches passed")
 
+    from warehouse.transform import transform
+
+    as_of = (summary_end(summary)).isoformat()
+    with console.status("building the warehouse (dbt)", spinner="dots"):
+        built = transform(url=url, as_of=as_of, quiet=True)
+    figures = warehouse_figures(url) if built.success else {}
+    if not as_json:
+        state = "[green]passed[/]" if built.success else f"[red]failed[/] {', '.join(built.failures)}"
+        console.print(f"dbt build {state} in {built.seconds:.0f} s (as of {as_of})")
+        for key, value in figures.items():
+            console.print(f"  {key.replace('_', ' ')}: {value:,}")
     emit(
         {
             "out": str(out),
@@ -61,7 +73,40 @@ def demo(
             "simulated": summary.as_dict(),
             "batches": [b.as_dict() for b in batches],
             "expectations_passed": checks,
+            "transform": built.as_dict(),
+            "warehouse": figures,
         },
         as_json,
         lambda: None,
     )
+    if not built.success:
+        raise typer.Exit(1)
+
+
+def summary_end(summary) -> dt.datetime:
+    """The moment the simulated period ends: decisions are made as of then."""
+    from simulate.agency import add_months
+
+    end = add_months(dt.date.fromisoformat(str(summary.start)), summary.months)
+    return dt.datetime.combine(end, dt.time(0, 0), tzinfo=dt.UTC)
+
+
+def warehouse_figures(url: str) -> dict[str, int]:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            """SELECT (SELECT count(*) FROM marts.fct_eligibility_decisions),
+                      (SELECT count(*) FROM marts.fct_eligibility_decisions WHERE is_eligible),
+                      (SELECT count(*) FROM marts.fct_experiment_assignments WHERE arm = 'A'),
+                      (SELECT count(*) FROM marts.fct_experiment_assignments WHERE arm = 'B'),
+                      (SELECT count(*) FROM restricted.notifications_due)"""
+        ).fetchone()
+    keys = (
+        "victims_decided",
+        "eligible_now",
+        "assigned_notified_a",
+        "assigned_holdout_b",
+        "notifications_due",
+    )
+    return dict(zip(keys, row, strict=True))
