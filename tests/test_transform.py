@@ -77,7 +77,8 @@ def test_assignments_are_identical_after_a_full_refresh_and_a_rebuild(built):
 
 def test_a_victim_in_the_outbox_or_opted_out_is_no_longer_due(built):
     key, report = _rows(
-        built, "SELECT victim_key, report_number FROM restricted.notifications_due ORDER BY victim_key LIMIT 1"
+        built,
+        "SELECT victim_key, report_number FROM restricted.notifications_due ORDER BY victim_key LIMIT 1",
     )[0]
     other = _rows(
         built,

@@ -125,8 +125,9 @@ def dbt_args(
     full_refresh: bool = False,
     as_of: str | None = None,
     select: str | None = None,
+    since_batch_id: int | None = None,
 ) -> list[str]:
-    args = [command, "--vars", json.dumps(dbt_vars(config, as_of))]
+    args = [command, "--vars", json.dumps(dbt_vars(config, as_of, since_batch_id))]
     if full_refresh:
         args.append("--full-refresh")
     if select:
@@ -141,10 +142,15 @@ def transform(
     url: str | None = None,
     config: AgencyConfig | None = None,
     as_of: str | None = None,
+    all_tests: bool = False,
     runner=None,
 ) -> TransformResult:
-    """Normalize new contacts, then `dbt build` (seeds, models, tests). `runner` is a
-    dbtRunner-like object (the flow passes prefect-dbt's PrefectDbtRunner)."""
+    """Normalize new contacts, then `dbt build`. `runner` is a dbtRunner-like object (the flow
+    passes prefect-dbt's PrefectDbtRunner).
+
+    Seeds, models and unit tests (the eligibility rules) always run. Data tests scan whole
+    tables, so they run on full and first builds, or when `all_tests` is set (the nightly job);
+    a 5-minute incremental run skips them."""
     started = time.perf_counter()
     url = url or database_url()
     config = config or load_config()
@@ -157,7 +163,9 @@ def transform(
             runner = dbtRunner()
         outcome = runner.invoke(
             [
-                *dbt_args("build", config, full_refresh=full_refresh, as_of=as_of),
+                *dbt_args("build", config, full_refresh=full_refresh, as_of=as_of, since_batch_id=since),
+                # Data tests scan whole tables: full and first builds, or when asked.
+                *([] if since is None or all_tests else ["--exclude", "test_type:data"]),
                 "--project-dir",
                 str(DBT_DIR),
                 "--profiles-dir",

@@ -12,13 +12,17 @@ def transform(
     as_of: str = typer.Option(
         None, "--as-of", help="Decide eligibility as of this ISO time (backfills, demos)."
     ),
+    all_tests: bool = typer.Option(
+        False, "--all-tests", help="Run every data test even on an incremental run (they scan whole tables)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
 ) -> None:
-    """Run dbt: staging → intermediate → marts and restricted, with every data and unit test."""
+    """Run dbt: staging → intermediate → marts and restricted, with the rules' unit tests
+    (and every data test on full builds or with --all-tests)."""
     from warehouse.transform import transform as run
 
     with console.status("dbt build", spinner="dots"):
-        result = run(full_refresh=full_refresh, as_of=as_of, quiet=True)
+        result = run(full_refresh=full_refresh, as_of=as_of, all_tests=all_tests, quiet=True)
 
     def render() -> None:
         colour = "green" if result.success else "red"

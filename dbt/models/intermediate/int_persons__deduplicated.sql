@@ -8,7 +8,9 @@
     )
 }}
 -- A person entered twice on one report (same role, name and birth date or age, or same
--- contact) is kept once: the lowest person_seq, with the union of what the copies say.
+-- contact) is kept once: the lowest person_seq, its contact details, and for every safety
+-- fact the most cautious of what the copies say (deceased if any copy says so, consent
+-- refused if any copy refuses, the youngest age, not an individual unless every copy is).
 with
 
 persons as (
@@ -30,27 +32,43 @@ ranked as (
             partition by report_number, role, name_key, coalesce(birth_date::text, age::text, phone_e164, email, person_seq::text)
         ) as canonical_seq
     from identified
+),
+
+merged as (
+    select
+        report_number,
+        canonical_seq,
+        bool_or(is_deceased) as is_deceased,
+        case when bool_or(contact_consent = false) then false when bool_or(contact_consent) then true end
+            as contact_consent,
+        min(age) as age,
+        max(birth_date) as birth_date,
+        coalesce(bool_and(coalesce(victim_type, '') = 'individual'), false) as is_individual_in_every_copy,
+        min(victim_type) filter (where coalesce(victim_type, '') <> 'individual') as other_victim_type
+    from ranked
+    group by report_number, canonical_seq
 )
 
 select
-    report_number,
-    person_seq,
-    role,
-    victim_type,
-    first_name,
-    last_name,
-    birth_date,
-    age,
-    is_deceased,
-    phone_e164,
-    phone_line_type,
-    has_raw_phone,
-    email,
-    has_raw_email,
-    language,
-    contact_consent,
-    consent_source,
-    consent_at,
-    offense_seqs
+    ranked.report_number,
+    ranked.person_seq,
+    ranked.role,
+    case when merged.is_individual_in_every_copy then 'individual' else coalesce(merged.other_victim_type, 'unknown') end
+        as victim_type,
+    ranked.first_name,
+    ranked.last_name,
+    merged.birth_date,
+    merged.age,
+    merged.is_deceased,
+    ranked.phone_e164,
+    ranked.phone_line_type,
+    ranked.has_raw_phone,
+    ranked.email,
+    ranked.has_raw_email,
+    ranked.language,
+    merged.contact_consent,
+    ranked.consent_source,
+    ranked.consent_at,
+    ranked.offense_seqs
 from ranked
-where person_seq = canonical_seq
+inner join merged on ranked.report_number = merged.report_number and ranked.person_seq = merged.canonical_seq
