@@ -31,7 +31,6 @@ from typing import Any
 
 import phonenumbers
 import psycopg
-import pytest
 from hypothesis import Phase, given, note, settings
 from hypothesis import strategies as st
 from psycopg.rows import dict_row
