@@ -51,27 +51,32 @@ def normalize_email(raw: str) -> Email:
     return Email(result.normalized.lower(), True)
 
 
-def normalize_new_contacts(url: str, region: str = "US") -> dict[str, int]:
-    """Add every raw phone and email not yet normalized; returns how many of each were added."""
+def normalize_new_contacts(url: str, region: str = "US", since_batch_id: int | None = None) -> dict[str, int]:
+    """Add every raw phone and email not yet normalized, looking only at batches after
+    `since_batch_id` when given (earlier ones were normalized by earlier runs); returns how
+    many of each were added."""
+    since = since_batch_id or 0
     with psycopg.connect(url) as conn:
         phones = [
             r[0]
             for r in conn.execute(
                 """
                 SELECT DISTINCT value FROM (
-                  SELECT phone AS value FROM raw.persons WHERE phone IS NOT NULL
-                  UNION SELECT caller_phone FROM raw.cad_calls WHERE caller_phone IS NOT NULL
+                  SELECT phone AS value FROM raw.persons WHERE phone IS NOT NULL AND batch_id > %(since)s
+                  UNION SELECT caller_phone FROM raw.cad_calls WHERE caller_phone IS NOT NULL AND batch_id > %(since)s
                 ) v WHERE NOT EXISTS (SELECT 1 FROM ops.phone_numbers n WHERE n.raw_phone = v.value)
-                """
+                """,
+                {"since": since},
             )
         ]
         emails = [
             r[0]
             for r in conn.execute(
                 """
-                SELECT DISTINCT email FROM raw.persons p WHERE email IS NOT NULL
+                SELECT DISTINCT email FROM raw.persons p WHERE email IS NOT NULL AND batch_id > %(since)s
                   AND NOT EXISTS (SELECT 1 FROM ops.email_addresses n WHERE n.raw_email = p.email)
-                """
+                """,
+                {"since": since},
             )
         ]
         with conn.cursor() as cursor:

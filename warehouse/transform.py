@@ -154,8 +154,8 @@ def transform(
     started = time.perf_counter()
     url = url or database_url()
     config = config or load_config()
-    contacts = normalize_new_contacts(url)
     since, upto, run_id = _start_run(url, full_refresh)
+    contacts = normalize_new_contacts(url, since_batch_id=since)
     with _environment(dbt_environment(url)):
         if runner is None:
             from dbt.cli.main import dbtRunner
