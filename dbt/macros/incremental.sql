@@ -18,7 +18,7 @@
 
 {% macro open_reports() -%}
     select report_number from {{ ref('stg_rms__incidents') }}
-    where reported_at >= {{ as_of() }} - interval '{{ var("max_report_age_days") + 1 }} days'
+    where reported_at >= {{ as_of() }} - interval '1 day' * ({{ var("max_report_age_days") }} + 1)
 {%- endmacro %}
 
 {# A filter on report_number for incremental runs of report-keyed models; empty otherwise. #}
