@@ -7,6 +7,7 @@ that picks the database (warehouse.database), and passes the agency configuratio
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import time
@@ -35,7 +36,8 @@ def dbt_environment(url: str) -> dict[str, str]:
     return {
         "VNOTIFY_DB_HOST": host,
         "VNOTIFY_DB_PORT": str(parsed.port or 5432),
-        "VNOTIFY_DB_USER": parsed.username or os.environ.get("USER", "postgres"),
+        # Without a user in the URL, libpq connects as the OS user: dbt must be the same role.
+        "VNOTIFY_DB_USER": parsed.username or getpass.getuser(),
         "VNOTIFY_DB_PASSWORD": parsed.password or "",
         "VNOTIFY_DB_NAME": parsed.database or "postgres",
         "DBT_PROFILES_DIR": str(DBT_DIR),
