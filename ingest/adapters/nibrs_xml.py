@@ -118,7 +118,7 @@ class Message:
 
 
 class _NotUtf8(Exception):
-    pass
+    """Raised by _Utf8Reader inside the parser; turned into FileRejected by _walk."""
 
 
 class _Utf8Reader:

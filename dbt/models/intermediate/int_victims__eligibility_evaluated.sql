@@ -145,8 +145,9 @@ reasons as (
         is_report_missing as reason_report_not_received,
         is_report_deleted as reason_report_deleted
     from with_contact_checks
-)
+),
 
+decided as (
 select
     *,
     array_remove(array[
@@ -166,23 +167,6 @@ select
         case when reason_report_not_received then 'report_not_received' end,
         case when reason_report_deleted then 'report_deleted' end
     ], null) as reasons,
-    array_to_string(array_remove(array[
-        case when reason_not_individual then 'not_individual' end,
-        case when reason_juvenile then 'juvenile' end,
-        case when reason_deceased then 'deceased' end,
-        case when reason_sensitive_offense then 'sensitive_offense' end,
-        case when reason_domestic_violence then 'domestic_violence' end,
-        case when reason_contact_shared_with_offender then 'contact_shared_with_offender' end,
-        case when reason_no_valid_channel then 'no_valid_channel' end,
-        case when reason_no_consent_basis then 'no_consent_basis' end,
-        case when reason_opted_out then 'opted_out' end,
-        case when reason_division_not_live then 'division_not_live' end,
-        case when reason_stale_report then 'stale_report' end,
-        case when reason_already_notified then 'already_notified' end,
-        case when reason_offense_not_notifiable then 'offense_not_notifiable' end,
-        case when reason_report_not_received then 'report_not_received' end,
-        case when reason_report_deleted then 'report_deleted' end
-    ], null), ',') as reason_list,
     has_sms_channel and not is_sms_opted_out as can_sms,
     has_email_channel and not is_email_opted_out as can_email,
     case
@@ -193,3 +177,7 @@ select
     end as message_language,
     'rms' as contact_source
 from reasons
+)
+
+select *, array_to_string(reasons, ',') as reason_list
+from decided
