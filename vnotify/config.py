@@ -49,6 +49,8 @@ class Agency(_Strict):
     portal_base_url: HttpUrl
     languages: list[str] = Field(min_length=1)
     retention_days: int = Field(default=365, ge=30)
+    # Links in messages (message page, survey) stop working this many days after sending.
+    message_link_days: int = Field(default=60, ge=1, le=365)
 
     @field_validator("time_zone")
     @classmethod

@@ -1,0 +1,1 @@
+"""Messages to victims: rendering, channels (SendGrid, Twilio), the outbox dispatcher."""

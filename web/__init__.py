@@ -1,0 +1,1 @@
+"""Victim-facing pages and provider webhooks (one ASGI app)."""
