@@ -1,0 +1,131 @@
+"""What provider events do to the outbox: delivery status, acceptance, suppression.
+
+Each function runs inside the caller's transaction, so a webhook's event rows and their effects
+commit together. Events are stored once (`dedupe_key`); a status never moves backwards.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from notifications import outbox
+
+UTC = dt.UTC
+
+# Later stages outrank earlier ones; a late-arriving `sent` never overwrites `delivered`.
+TWILIO_STATUS_RANK = {
+    "accepted": 0,
+    "scheduled": 0,
+    "queued": 1,
+    "sending": 2,
+    "sent": 3,
+    "delivered": 4,
+    "undelivered": 4,
+    "failed": 4,
+    "read": 5,
+    "canceled": 4,
+}
+SENDGRID_STATUS_RANK = {"processed": 1, "deferred": 2, "delivered": 3, "bounce": 3, "dropped": 3}
+# Events that prove SendGrid accepted the message.
+SENDGRID_ACCEPTED = {"processed", "deferred", "delivered", "bounce", "dropped", "open", "click"}
+# Events after which the address must never be emailed again.
+SENDGRID_SUPPRESS = {"bounce", "dropped", "spamreport", "unsubscribe", "group_unsubscribe"}
+
+
+def _insert_event(
+    conn: psycopg.Connection,
+    source: str,
+    event: str,
+    outbox_id: int | None,
+    provider_id: str | None,
+    dedupe_key: str,
+    occurred_at: dt.datetime,
+    detail: dict,
+) -> bool:
+    """Store an event; False when it was seen before (a provider retrying its webhook)."""
+    return (
+        conn.execute(
+            """
+            INSERT INTO ops.events (source, event, outbox_id, provider_id, dedupe_key, occurred_at, detail)
+            VALUES (%s, %s, %s, %s, %s, %s, %s)
+            ON CONFLICT (dedupe_key) DO NOTHING
+            """,
+            (source, event, outbox_id, provider_id, dedupe_key, occurred_at, Jsonb(detail)),
+        ).rowcount
+        == 1
+    )
+
+
+def _advance_delivery(conn, outbox_id: int, status: str, rank: dict[str, int], at: dt.datetime) -> None:
+    current = conn.execute(
+        "SELECT delivery_status FROM ops.outbox WHERE outbox_id = %s FOR UPDATE", (outbox_id,)
+    ).fetchone()
+    if current is None:
+        return
+    if current[0] is None or rank.get(status, -1) > rank.get(current[0], -1):
+        conn.execute(
+            "UPDATE ops.outbox SET delivery_status = %s, delivery_updated_at = %s WHERE outbox_id = %s",
+            (status, at, outbox_id),
+        )
+
+
+def record_twilio_status(
+    conn: psycopg.Connection, sid: str, status: str, error_code: str | None, received_at: dt.datetime
+) -> bool:
+    """A Twilio status callback. Returns False for a duplicate."""
+    row = conn.execute("SELECT outbox_id FROM ops.outbox WHERE provider_id = %s", (sid,)).fetchone()
+    outbox_id = row[0] if row else None
+    detail = {"error_code": error_code} if error_code else {}
+    if not _insert_event(
+        conn, "twilio", status, outbox_id, sid, f"twilio:{sid}:{status}", received_at, detail
+    ):
+        return False
+    if outbox_id is not None:
+        _advance_delivery(conn, outbox_id, status, TWILIO_STATUS_RANK, received_at)
+    return True
+
+
+def _notification_id(event: dict) -> int | None:
+    value = event.get("notification_id")
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def record_sendgrid_events(conn: psycopg.Connection, events: list[dict]) -> dict[str, int]:
+    """A batch of SendGrid event-webhook events; returns how many were new and how many repeats."""
+    stored = duplicates = 0
+    for event in events:
+        name = str(event.get("event", "unknown"))
+        occurred = dt.datetime.fromtimestamp(int(event.get("timestamp", 0)), UTC)
+        provider_id = str(event.get("sg_message_id", "")).split(".")[0] or None
+        dedupe = (
+            f"sendgrid:{event['sg_event_id']}"
+            if event.get("sg_event_id")
+            else f"sendgrid:{provider_id}:{name}:{event.get('timestamp')}"
+        )
+        outbox_id = _notification_id(event)
+        exists = (
+            outbox_id is not None
+            and conn.execute(
+                "SELECT 1 FROM ops.outbox WHERE outbox_id = %s AND channel = 'email'", (outbox_id,)
+            ).fetchone()
+        )
+        outbox_id = outbox_id if exists else None
+        # The address and the bounce text (which quotes it) stay out of the event row.
+        detail = {"attempt": event.get("attempt"), "type": event.get("type")}
+        if not _insert_event(conn, "sendgrid", name, outbox_id, provider_id, dedupe, occurred, detail):
+            duplicates += 1
+            continue
+        stored += 1
+        if outbox_id is not None and name in SENDGRID_ACCEPTED and provider_id:
+            outbox.mark_sent(conn, outbox_id, provider_id)
+        if outbox_id is not None and name in SENDGRID_STATUS_RANK:
+            _advance_delivery(conn, outbox_id, name, SENDGRID_STATUS_RANK, occurred)
+        if name in SENDGRID_SUPPRESS and event.get("email"):
+            outbox.record_opt_out(conn, "email", str(event["email"]).strip().lower(), f"sendgrid_{name}")
+    return {"stored": stored, "duplicates": duplicates}

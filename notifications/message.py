@@ -1,0 +1,193 @@
+"""What a message says, independent of how it is sent: the notification and its eight items.
+
+The email templates and the victim message web page show the same items with the same labels
+and values, so both build them here rather than each formatting dates and phones its own way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from notifications import catalog
+from vnotify.config import AgencyConfig
+
+# Bidirectional overrides and isolates can make a name display as something else entirely.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_JOINERS = frozenset("\u200c\u200d")
+_WHITESPACE = re.compile(r"\s+")
+_NANP = re.compile(r"^\+1([2-9]\d{2})([2-9]\d{2})(\d{4})$")
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """One row of `notifications_due`: everything a message to one victim is built from.
+
+    Contact details and the name are left out of `repr`, so logging a notification by accident
+    does not write a victim's name, email or phone to the logs.
+    """
+
+    victim_key: str
+    report_number: str
+    person_seq: int
+    first_name: str | None = field(repr=False)
+    language: str | None
+    email: str | None = field(repr=False)
+    phone_e164: str | None = field(repr=False)
+    channels: tuple[str, ...]
+    offense_code: str
+    offense_name: str | None
+    explanation: str | None
+    next_steps: str | None
+    officer_name: str | None
+    reported_at: dt.datetime
+    division_code: str
+    substation_phone: str
+    investigations_phone: str
+    arm: str | None = None
+    kind: str = "initial"
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Notification:
+        """Build from a database row mapping (e.g. SQLAlchemy `Row._mapping` or a dict)."""
+        return cls(
+            victim_key=str(row["victim_key"]),
+            report_number=row["report_number"],
+            person_seq=int(row["person_seq"]),
+            first_name=row["first_name"],
+            language=row["language"],
+            email=row["email"],
+            phone_e164=row["phone_e164"],
+            channels=tuple(row["channels"] or ()),
+            offense_code=row["offense_code"],
+            offense_name=row["offense_name"],
+            explanation=row["explanation"],
+            next_steps=row["next_steps"],
+            officer_name=row["officer_name"],
+            reported_at=row["reported_at"],
+            division_code=row["division_code"],
+            substation_phone=row["substation_phone"],
+            investigations_phone=row["investigations_phone"],
+            arm=row.get("arm"),
+            kind=row.get("kind") or "initial",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MessageItem:
+    """One labelled line of a message; `href` is a link target (a `tel:` URI for phones)."""
+
+    key: str
+    label: str
+    value: str
+    href: str | None = None
+
+
+def message_language(requested: str | None, agency_languages: Sequence[str]) -> str:
+    """The language to write in: the victim's when the agency offers it, else the agency default.
+
+    Matches case-insensitively, then on the primary subtag either way, so a victim recorded as
+    "es-MX" gets the agency's "es" messages (and "es" gets an agency's "es-MX").
+    """
+    default = agency_languages[0]
+    if not requested or not requested.strip():
+        return default
+    wanted = requested.strip().replace("_", "-").lower()
+    folded = {language.lower(): language for language in agency_languages}
+    if wanted in folded:
+        return folded[wanted]
+    primary = wanted.split("-", 1)[0]
+    if primary in folded:
+        return folded[primary]
+    for language in agency_languages:
+        if language.split("-", 1)[0].lower() == primary:
+            return language
+    return default
+
+
+def clean_text(value: str | None) -> str:
+    """Text fit to show: control and bidi-override characters removed, whitespace collapsed.
+
+    Stops a name from adding lines to a plain-text email or an SMS (a fake "call this number"
+    paragraph) or reversing the text around it. Zero-width joiners stay: emoji and some scripts
+    need them.
+    """
+    if not value:
+        return ""
+    if not value.isprintable() or not _BIDI_CONTROLS.isdisjoint(value):
+        value = "".join(
+            char
+            for char in value
+            if (char.isprintable() or char.isspace() or char in _JOINERS) and char not in _BIDI_CONTROLS
+        )
+    return _WHITESPACE.sub(" ", value).strip()
+
+
+def display_phone(e164: str) -> str:
+    """A phone number as people write it: "(520) 555-0101" in North America, else international."""
+    match = _NANP.match(e164)
+    if match:
+        return f"({match[1]}) {match[2]}-{match[3]}"
+    import phonenumbers  # only for numbers outside North America: slow to import
+
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def display_datetime(moment: dt.datetime, zone: dt.tzinfo, language: str) -> str:
+    """A moment in the agency's time zone, written the way the language writes dates.
+
+    A naive time is taken as UTC (the warehouse stores timestamptz, which arrives aware).
+    """
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    local = moment.astimezone(zone)
+    code = catalog.catalog_language(language)
+    return catalog.STRINGS[code]["value.datetime"].format(
+        month=catalog.MONTHS[code][local.month - 1],
+        day=local.day,
+        year=local.year,
+        hour12=local.hour % 12 or 12,
+        hour24=local.hour,
+        minute=f"{local.minute:02d}",
+        ampm="AM" if local.hour < 12 else "PM",
+    )
+
+
+def message_items(notification: Notification, config: AgencyConfig, language: str) -> list[MessageItem]:
+    """The eight items every message shows, in order, with localized labels and values."""
+    strings = catalog.strings(language)
+    not_recorded = strings["value.not_recorded"]
+    offense = clean_text(notification.offense_name) or not_recorded
+    officer = clean_text(notification.officer_name) or not_recorded
+    explanation = clean_text(notification.explanation) or strings["value.explanation_missing"]
+    next_steps = clean_text(notification.next_steps) or strings["value.next_steps_missing"]
+    reported = display_datetime(notification.reported_at, config.agency.zone, language)
+    substation = notification.substation_phone
+    investigations = notification.investigations_phone
+    return [
+        MessageItem("report_number", strings["item.report_number"], notification.report_number),
+        MessageItem("offense", strings["item.offense"], offense),
+        MessageItem("officer", strings["item.officer"], officer),
+        MessageItem("reported_at", strings["item.reported_at"], reported),
+        MessageItem("explanation", strings["item.explanation"], explanation),
+        MessageItem("next_steps", strings["item.next_steps"], next_steps),
+        MessageItem(
+            "substation_phone",
+            strings["item.substation_phone"],
+            display_phone(substation),
+            f"tel:{substation}",
+        ),
+        MessageItem(
+            "investigations_phone",
+            strings["item.investigations_phone"],
+            display_phone(investigations),
+            f"tel:{investigations}",
+        ),
+    ]

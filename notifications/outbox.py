@@ -1,0 +1,274 @@
+"""The transactional outbox: every state change of a notification is one short SQL statement here.
+
+States: pending → sending → sent | failed | retry | unknown; retry → sending; unknown → sent |
+retry | failed (by reconciliation only). A row is `sending` only under a lease; a lease that
+runs out means the worker died somewhere around the provider call, so the row becomes `unknown`
+and is reconciled, never simply sent again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+# Backoff for retryable errors: exponential from BASE, capped, with full jitter.
+BACKOFF_BASE_S = 2.0
+BACKOFF_CAP_S = 900.0
+MAX_ATTEMPTS = 8
+
+PAYLOAD_FIELDS = (
+    "person_seq",
+    "first_name",
+    "offense_code",
+    "offense_name",
+    "explanation",
+    "next_steps",
+    "officer_name",
+    "reported_at",
+    "division_code",
+    "substation_phone",
+    "investigations_phone",
+)
+
+
+@dataclass(frozen=True)
+class ClaimedRow:
+    outbox_id: int
+    victim_key: str
+    report_number: str
+    kind: str
+    channel: str
+    address: str
+    language: str
+    payload: dict
+    attempts: int
+    lease_until: dt.datetime
+
+
+def enqueue_due(conn: psycopg.Connection, kind: str = "initial") -> dict[str, int]:
+    """Queue every due notification once per channel; rows already queued are left alone."""
+    payload = ", ".join(f"'{field}', due.{field}" for field in PAYLOAD_FIELDS)
+    rows = conn.execute(
+        f"""
+        WITH inserted AS (
+          INSERT INTO ops.outbox (victim_key, report_number, kind, channel, address, language, payload)
+          SELECT due.victim_key, due.report_number, %(kind)s, channel,
+                 CASE channel WHEN 'sms' THEN due.phone_e164 ELSE due.email END,
+                 due.language, jsonb_build_object({payload})
+          FROM restricted.notifications_due AS due
+          CROSS JOIN LATERAL unnest(due.channels) AS channel
+          ON CONFLICT ON CONSTRAINT outbox_once DO NOTHING
+          RETURNING channel
+        )
+        SELECT channel, count(*) FROM inserted GROUP BY channel
+        """,
+        {"kind": kind},
+    ).fetchall()
+    return {channel: n for channel, n in rows}
+
+
+def expire_leases(conn: psycopg.Connection) -> int:
+    """Rows whose worker stopped mid-send become `unknown`: reconcile them, do not resend."""
+    return conn.execute(
+        """
+        UPDATE ops.outbox
+        SET state = 'unknown', reason = 'lease_expired', next_attempt_at = now(), updated_at = now()
+        WHERE state = 'sending' AND lease_until < now()
+        """
+    ).rowcount
+
+
+def claim(
+    conn: psycopg.Connection,
+    worker: str,
+    limit: int,
+    lease_seconds: float,
+    channels: tuple[str, ...],
+) -> list[ClaimedRow]:
+    """Take up to `limit` due rows for this worker; the caller commits before calling a provider."""
+    rows = conn.execute(
+        """
+        WITH picked AS (
+          SELECT outbox_id FROM ops.outbox
+          WHERE state IN ('pending', 'retry') AND next_attempt_at <= now() AND channel = ANY(%(channels)s)
+          ORDER BY next_attempt_at, outbox_id
+          LIMIT %(limit)s
+          FOR UPDATE SKIP LOCKED
+        )
+        UPDATE ops.outbox AS o
+        SET state = 'sending', claimed_by = %(worker)s, claimed_at = now(),
+            lease_until = now() + make_interval(secs => %(lease)s),
+            attempts = o.attempts + 1, updated_at = now()
+        FROM picked
+        WHERE o.outbox_id = picked.outbox_id
+        RETURNING o.outbox_id, o.victim_key, o.report_number, o.kind, o.channel, o.address, o.language,
+                  o.payload, o.attempts, o.lease_until
+        """,
+        {"channels": list(channels), "limit": limit, "worker": worker, "lease": lease_seconds},
+    ).fetchall()
+    return [ClaimedRow(*row) for row in rows]
+
+
+def record_tokens(conn: psycopg.Connection, tokens: list[tuple[str, int, int]], link_days: int) -> None:
+    """Store (token_hash, outbox_id, attempt) before the message carrying the token goes out."""
+    with conn.cursor() as cur:
+        cur.executemany(
+            """
+            INSERT INTO ops.message_tokens (token_hash, outbox_id, attempt, expires_at)
+            VALUES (%s, %s, %s, now() + make_interval(days => %s))
+            """,
+            [(token_hash, outbox_id, attempt, link_days) for token_hash, outbox_id, attempt in tokens],
+        )
+
+
+def is_opted_out(conn: psycopg.Connection, channel: str, address: str) -> bool:
+    return (
+        conn.execute(
+            "SELECT 1 FROM ops.opt_outs WHERE channel = %s AND address = %s", (channel, address)
+        ).fetchone()
+        is not None
+    )
+
+
+def record_opt_out(conn: psycopg.Connection, channel: str, address: str, source: str) -> None:
+    conn.execute(
+        """
+        INSERT INTO ops.opt_outs (channel, address, source) VALUES (%s, %s, %s)
+        ON CONFLICT (channel, address) DO NOTHING
+        """,
+        (channel, address, source),
+    )
+
+
+def mark_sent(conn: psycopg.Connection, outbox_id: int, provider_id: str, worker: str | None = None) -> bool:
+    """Record the provider's id. False when the row was no longer ours (lease lost)."""
+    return (
+        conn.execute(
+            """
+            UPDATE ops.outbox
+            SET state = 'sent', provider_id = %s, sent_at = now(), lease_until = NULL, reason = NULL,
+                error_code = NULL, updated_at = now()
+            WHERE outbox_id = %s AND state IN ('sending', 'unknown')
+              AND (%s::text IS NULL OR claimed_by = %s)
+            """,
+            (provider_id, outbox_id, worker, worker),
+        ).rowcount
+        == 1
+    )
+
+
+def mark_failed(conn: psycopg.Connection, outbox_id: int, reason: str, code: str | None = None) -> None:
+    conn.execute(
+        """
+        UPDATE ops.outbox
+        SET state = 'failed', reason = %s, error_code = %s, lease_until = NULL, updated_at = now()
+        WHERE outbox_id = %s AND state IN ('sending', 'unknown', 'pending', 'retry')
+        """,
+        (reason, code, outbox_id),
+    )
+
+
+def backoff_seconds(attempts: int, retry_after: float | None, rng: random.Random) -> float:
+    """Exponential backoff with full jitter, never sooner than the provider's Retry-After."""
+    ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** max(0, attempts - 1))
+    delay = rng.uniform(ceiling / 2, ceiling)
+    return max(delay, retry_after or 0.0)
+
+
+def mark_retry(
+    conn: psycopg.Connection,
+    outbox_id: int,
+    reason: str,
+    code: str | None,
+    delay_seconds: float,
+) -> None:
+    conn.execute(
+        """
+        UPDATE ops.outbox
+        SET state = 'retry', reason = %s, error_code = %s, lease_until = NULL,
+            next_attempt_at = now() + make_interval(secs => %s), updated_at = now()
+        WHERE outbox_id = %s AND state IN ('sending', 'unknown')
+        """,
+        (reason, code, delay_seconds, outbox_id),
+    )
+
+
+def mark_unknown(
+    conn: psycopg.Connection, outbox_id: int, reason: str, code: str | None, reconcile_in: float
+) -> None:
+    conn.execute(
+        """
+        UPDATE ops.outbox
+        SET state = 'unknown', reason = %s, error_code = %s, lease_until = NULL,
+            next_attempt_at = now() + make_interval(secs => %s), updated_at = now()
+        WHERE outbox_id = %s AND state = 'sending'
+        """,
+        (reason, code, reconcile_in, outbox_id),
+    )
+
+
+def release(conn: psycopg.Connection, outbox_id: int, not_before: dt.datetime, reason: str) -> None:
+    """Give a claimed row back untouched (send window closed): it waits, it has not been tried."""
+    conn.execute(
+        """
+        UPDATE ops.outbox
+        SET state = CASE WHEN attempts > 1 THEN 'retry' ELSE 'pending' END, attempts = attempts - 1,
+            reason = %s, lease_until = NULL, next_attempt_at = %s, updated_at = now()
+        WHERE outbox_id = %s AND state = 'sending'
+        """,
+        (reason, not_before, outbox_id),
+    )
+
+
+def due_unknown(conn: psycopg.Connection, limit: int) -> list[dict]:
+    """Unknown rows ready for reconciliation, locked for this transaction."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """
+            SELECT outbox_id, channel, address, attempts, claimed_at
+            FROM ops.outbox
+            WHERE state = 'unknown' AND next_attempt_at <= now()
+            ORDER BY next_attempt_at
+            LIMIT %s
+            FOR UPDATE SKIP LOCKED
+            """,
+            (limit,),
+        ).fetchall()
+
+
+def token_hashes(conn: psycopg.Connection, outbox_id: int) -> list[str]:
+    return [
+        row[0]
+        for row in conn.execute(
+            "SELECT token_hash FROM ops.message_tokens WHERE outbox_id = %s", (outbox_id,)
+        ).fetchall()
+    ]
+
+
+def provider_event_for(conn: psycopg.Connection, outbox_id: int, attempt: int | None = None) -> str | None:
+    """The provider id carried by an acceptance event (SendGrid processed/delivered/...) for a row."""
+    row = conn.execute(
+        """
+        SELECT provider_id FROM ops.events
+        WHERE outbox_id = %s AND source = 'sendgrid' AND provider_id IS NOT NULL
+          AND event IN ('processed', 'delivered', 'open', 'click', 'deferred', 'bounce', 'dropped')
+          AND (%s::int IS NULL OR (detail ->> 'attempt')::int = %s)
+        ORDER BY occurred_at
+        LIMIT 1
+        """,
+        (outbox_id, attempt, attempt),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def counts(conn: psycopg.Connection) -> dict[str, int]:
+    return dict(conn.execute("SELECT state, count(*) FROM ops.outbox GROUP BY state").fetchall())
+
+
+def as_payload(mapping: dict) -> Jsonb:
+    return Jsonb(mapping)

@@ -1,0 +1,143 @@
+"""The send step as one call: queue what is due, then dispatch it. Flows and the CLI wrap this."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+
+import psycopg
+
+from notifications import outbox
+from notifications.dispatcher import Channels, Dispatcher, DispatchSettings
+from notifications.message import Notification
+from notifications.providers import (
+    SendGridEmail,
+    TwilioSms,
+    sendgrid_settings_from_env,
+    twilio_settings_from_env,
+)
+from notifications.render import render_email, render_sms
+from notifications.tokens import new_token
+from notifications.window import is_open, next_opening
+from vnotify.config import AgencyConfig
+
+
+@dataclass
+class SendReport:
+    queued: dict[str, int] = field(default_factory=dict)
+    dispatch: dict = field(default_factory=dict)
+    outbox: dict[str, int] = field(default_factory=dict)
+    dry_run: bool = False
+    would_send: dict[str, int] = field(default_factory=dict)
+    max_sms_segments: int = 0
+
+    def as_dict(self) -> dict:
+        return {
+            "dry_run": self.dry_run,
+            "queued": self.queued,
+            "would_send": self.would_send,
+            "max_sms_segments": self.max_sms_segments,
+            "dispatch": self.dispatch,
+            "outbox": self.outbox,
+        }
+
+
+def status_callback_url(config: AgencyConfig) -> str:
+    base = os.environ.get("VNOTIFY_PUBLIC_BASE_URL") or str(config.agency.portal_base_url)
+    return f"{base.rstrip('/')}/webhooks/twilio/status"
+
+
+def channels_from_env(config: AgencyConfig) -> Channels:
+    """Provider clients for the channels the agency enabled, credentials from the environment."""
+    sms_config, email_config = config.channels.sms, config.channels.email
+    channels = Channels()
+    if sms_config and sms_config.enabled:
+        twilio = twilio_settings_from_env(
+            sms_config.messaging_service_sid, sms_config.from_number, status_callback_url(config)
+        )
+        channels.sms = lambda: TwilioSms(twilio)
+    if email_config and email_config.enabled:
+        sendgrid = sendgrid_settings_from_env(
+            email_config.from_address, email_config.from_name, email_config.unsubscribe_group_id
+        )
+        channels.email = lambda: SendGridEmail(sendgrid)
+    return channels
+
+
+def rate_limits(config: AgencyConfig) -> dict[str, float]:
+    limits = {}
+    if config.channels.sms:
+        limits["sms"] = config.channels.sms.messages_per_second
+    if config.channels.email:
+        limits["email"] = config.channels.email.messages_per_second
+    return limits
+
+
+def queue_due(url: str) -> dict[str, int]:
+    with psycopg.connect(url) as conn:
+        return outbox.enqueue_due(conn)
+
+
+def send(
+    url: str,
+    config: AgencyConfig,
+    limit: int | None = None,
+    workers: int = 1,
+    channels: Channels | None = None,
+    settings: DispatchSettings | None = None,
+    drain: bool = False,
+    on_step=None,
+) -> SendReport:
+    report = SendReport(queued=queue_due(url))
+    dispatcher = Dispatcher(
+        url,
+        config,
+        channels or channels_from_env(config),
+        settings,
+        rate_limits=rate_limits(config),
+        on_step=on_step,
+    )
+    report.dispatch = dispatcher.run(limit=limit, workers=workers, drain=drain).as_dict()
+    with psycopg.connect(url) as conn:
+        report.outbox = outbox.counts(conn)
+    return report
+
+
+def dry_run(url: str, config: AgencyConfig, limit: int | None = None) -> SendReport:
+    """What a send would do now, changing nothing: it renders every message it would send."""
+    report = SendReport(dry_run=True)
+    would: Counter = Counter()
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            """
+            SELECT due.*, channel FROM restricted.notifications_due AS due
+            CROSS JOIN LATERAL unnest(due.channels) AS channel
+            WHERE NOT EXISTS (SELECT 1 FROM ops.outbox o WHERE o.victim_key = due.victim_key
+                              AND o.report_number = due.report_number AND o.kind = 'initial'
+                              AND o.channel = channel)
+            ORDER BY due.report_number
+            LIMIT %s
+            """,
+            (limit,),
+        )
+        names = [column.name for column in rows.description]
+        for values in rows.fetchall():
+            row = dict(zip(names, values, strict=True))
+            notification = Notification.from_row(row)
+            if row["channel"] == "sms":
+                rendered = render_sms(notification, config, new_token())
+                report.max_sms_segments = max(report.max_sms_segments, rendered.segments.segments)
+            else:
+                render_email(notification, config, new_token())
+            would[row["channel"]] += 1
+        report.outbox = outbox.counts(conn)
+    report.would_send = dict(would)
+    now = dt.datetime.now(dt.UTC)
+    window = config.send_window
+    report.dispatch = {
+        "window_open": is_open(now, window.start, window.end, config.agency.zone),
+        "next_opening": next_opening(now, window.start, window.end, config.agency.zone).isoformat(),
+    }
+    return report

@@ -1,0 +1,57 @@
+"""The one ASGI app for what comes from outside: provider webhooks (and, later, victim pages).
+
+Run by `vnotify serve`; tests run it in-process. Settings come from the environment:
+`TWILIO_AUTH_TOKEN` (Twilio signatures), `SENDGRID_WEBHOOK_PUBLIC_KEY` (SendGrid's ECDSA key, as
+its settings page shows it), `VNOTIFY_PUBLIC_BASE_URL` (the URL providers call us at, which
+Twilio signs; defaults to the URL of the request as received).
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from psycopg_pool import ConnectionPool
+
+from warehouse.database import database_url
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    database_url: str
+    twilio_auth_token: str = ""
+    sendgrid_public_key: str = ""
+    public_base_url: str = ""
+    pool_size: int = 8
+
+    @classmethod
+    def from_env(cls, url: str | None = None) -> WebSettings:
+        return cls(
+            database_url=url or database_url(),
+            twilio_auth_token=os.environ.get("TWILIO_AUTH_TOKEN", ""),
+            sendgrid_public_key=os.environ.get("SENDGRID_WEBHOOK_PUBLIC_KEY", ""),
+            public_base_url=os.environ.get("VNOTIFY_PUBLIC_BASE_URL", "").rstrip("/"),
+        )
+
+
+def create_app(settings: WebSettings | None = None) -> FastAPI:
+    from web import webhooks
+
+    settings = settings or WebSettings.from_env()
+    pool = ConnectionPool(settings.database_url, min_size=1, max_size=settings.pool_size, open=False)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        pool.open(wait=True)
+        try:
+            yield
+        finally:
+            pool.close()
+
+    app = FastAPI(title="vnotify", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.pool = pool
+    app.include_router(webhooks.router)
+    return app

@@ -1,0 +1,83 @@
+"""Provider webhooks: authenticated first, stored once, effects in the same transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from functools import lru_cache
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from notifications.events import record_sendgrid_events, record_twilio_status
+from web.signatures import load_sendgrid_public_key, sendgrid_signature_valid, twilio_signature_valid
+
+router = APIRouter()
+log = logging.getLogger("vnotify.web.webhooks")
+
+
+def _signed_url(request: Request) -> str:
+    """The URL the provider signed: our public address when configured, else what we received."""
+    base = request.app.state.settings.public_base_url
+    if not base:
+        return str(request.url)
+    query = f"?{request.url.query}" if request.url.query else ""
+    return f"{base}{request.url.path}{query}"
+
+
+@lru_cache(maxsize=4)
+def _sendgrid_key(text: str):
+    return load_sendgrid_public_key(text)
+
+
+@router.post("/webhooks/twilio/status")
+async def twilio_status(request: Request) -> Response:
+    body = await request.body()
+    params = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    settings = request.app.state.settings
+    if not twilio_signature_valid(
+        settings.twilio_auth_token, _signed_url(request), params, request.headers.get("X-Twilio-Signature")
+    ):
+        log.warning("twilio status callback refused: bad signature")
+        return Response(status_code=403)
+    sid = params.get("MessageSid") or params.get("SmsSid")
+    status = params.get("MessageStatus") or params.get("SmsStatus")
+    if not sid or not status:
+        return Response(status_code=400)
+
+    def store() -> None:
+        with request.app.state.pool.connection() as conn, conn.transaction():
+            record_twilio_status(conn, sid, status, params.get("ErrorCode"), dt.datetime.now(dt.UTC))
+
+    await run_in_threadpool(store)
+    return Response(status_code=204)
+
+
+@router.post("/webhooks/sendgrid/events")
+async def sendgrid_events(request: Request) -> Response:
+    body = await request.body()
+    settings = request.app.state.settings
+    if not settings.sendgrid_public_key or not sendgrid_signature_valid(
+        _sendgrid_key(settings.sendgrid_public_key),
+        request.headers.get("X-Twilio-Email-Event-Webhook-Timestamp"),
+        body,
+        request.headers.get("X-Twilio-Email-Event-Webhook-Signature"),
+    ):
+        log.warning("sendgrid event webhook refused: bad or stale signature")
+        return Response(status_code=403)
+    try:
+        events = json.loads(body)
+    except ValueError:
+        return Response(status_code=400)
+    if not isinstance(events, list) or not all(isinstance(event, dict) for event in events):
+        return Response(status_code=400)
+
+    def store() -> dict[str, int]:
+        with request.app.state.pool.connection() as conn, conn.transaction():
+            return record_sendgrid_events(conn, events)
+
+    counts = await run_in_threadpool(store)
+    log.info("sendgrid events: %(stored)d stored, %(duplicates)d duplicates", counts)
+    return Response(status_code=204)
