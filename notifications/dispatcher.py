@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import psycopg
 
 from notifications import outbox
+from notifications.events import insert_event
 from notifications.message import Notification
 from notifications.providers import Email, SendGridEmail, SendResult, TwilioSms
 from notifications.render import render_email, render_sms
@@ -346,7 +347,19 @@ class Dispatcher:
             for row in rows:
                 verdict = self._reconcile_row(conn, row, sms)
                 summary.reconciled[verdict] += 1
-                settled += verdict != "waiting"
+                if verdict != "waiting":
+                    settled += 1
+                    # An audit trail of every ambiguous send and how it was settled.
+                    insert_event(
+                        conn,
+                        "dispatcher",
+                        f"reconciled_{verdict}",
+                        row["outbox_id"],
+                        None,
+                        f"dispatcher:{row['outbox_id']}:{row['attempts']}:reconciled",
+                        self.clock(),
+                        {"attempt": row["attempts"], "channel": row["channel"]},
+                    )
         return settled
 
     def _reconcile_row(self, conn, row: dict, sms: TwilioSms | None) -> str:
@@ -371,8 +384,7 @@ class Dispatcher:
         if provider_id:
             outbox.mark_sent(conn, outbox_id, provider_id)
             return "found_sent"
-        waited = (self.clock() - row["claimed_at"]).total_seconds() if row["claimed_at"] else 0
-        if waited < self.settings.sendgrid_event_grace_seconds:
+        if (row["waited_seconds"] or 0) < self.settings.sendgrid_event_grace_seconds:
             conn.execute(
                 "UPDATE ops.outbox SET next_attempt_at = now() + interval '5 seconds' WHERE outbox_id = %s",
                 (outbox_id,),

@@ -35,7 +35,7 @@ SENDGRID_ACCEPTED = {"processed", "deferred", "delivered", "bounce", "dropped", 
 SENDGRID_SUPPRESS = {"bounce", "dropped", "spamreport", "unsubscribe", "group_unsubscribe"}
 
 
-def _insert_event(
+def insert_event(
     conn: psycopg.Connection,
     source: str,
     event: str,
@@ -79,7 +79,7 @@ def record_twilio_status(
     row = conn.execute("SELECT outbox_id FROM ops.outbox WHERE provider_id = %s", (sid,)).fetchone()
     outbox_id = row[0] if row else None
     detail = {"error_code": error_code} if error_code else {}
-    if not _insert_event(
+    if not insert_event(
         conn, "twilio", status, outbox_id, sid, f"twilio:{sid}:{status}", received_at, detail
     ):
         return False
@@ -118,7 +118,7 @@ def record_sendgrid_events(conn: psycopg.Connection, events: list[dict]) -> dict
         outbox_id = outbox_id if exists else None
         # The address and the bounce text (which quotes it) stay out of the event row.
         detail = {"attempt": event.get("attempt"), "type": event.get("type")}
-        if not _insert_event(conn, "sendgrid", name, outbox_id, provider_id, dedupe, occurred, detail):
+        if not insert_event(conn, "sendgrid", name, outbox_id, provider_id, dedupe, occurred, detail):
             duplicates += 1
             continue
         stored += 1

@@ -230,7 +230,8 @@ def due_unknown(conn: psycopg.Connection, limit: int) -> list[dict]:
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
             """
-            SELECT outbox_id, channel, address, attempts, claimed_at
+            SELECT outbox_id, channel, address, attempts,
+                   extract(epoch FROM now() - claimed_at)::float AS waited_seconds
             FROM ops.outbox
             WHERE state = 'unknown' AND next_attempt_at <= now()
             ORDER BY next_attempt_at

@@ -1,0 +1,232 @@
+"""The outbox dispatcher against the provider emulators, through the official SDKs.
+
+Exactly one provider message per notification; permanent errors never retried; 429s honour
+Retry-After; a STOP between queueing and sending stops the send; nothing goes out outside the
+send window; concurrent workers never share a row; with 20% of calls failing every row ends right.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+import psycopg
+import pytest
+from sending import (
+    FAST,
+    INSIDE_WINDOW,
+    OUTSIDE_WINDOW,
+    channels_for,
+    outbox_rows,
+    phone,
+    queue,
+    token_owner,
+)
+
+from notifications.dispatcher import Dispatcher, DispatchSettings
+from notifications.tokens import TOKEN_PATTERN, hash_token
+from simulate.emulators.server import run_in_thread
+from simulate.emulators.settings import EmulatorSettings
+from simulate.emulators.signing import test_public_key_b64
+from vnotify.config import load_config
+from web.app import WebSettings, create_app
+from web.server import serve_in_thread
+
+UTC = dt.UTC
+
+
+@pytest.fixture(scope="module")
+def config():
+    return load_config()
+
+
+def provider_copies(url: str, store) -> Counter:
+    """How many provider messages exist per outbox row (by the token or the custom_args marker)."""
+    owners = token_owner(url)
+    copies: Counter = Counter()
+    for message in store.twilio_messages:
+        for match in TOKEN_PATTERN.finditer(message.body):
+            copies[owners.get(hash_token(match.group("token")), "stranger")] += 1
+    for message in store.sendgrid_messages:
+        for index in range(len(message.personalizations)):
+            copies[int(message.custom_args_for(index)["notification_id"])] += 1
+    return copies
+
+
+def dispatcher(url, config, base_url, settings: DispatchSettings = FAST, clock=lambda: INSIDE_WINDOW, **kw):
+    return Dispatcher(url, config, channels_for(base_url), settings, clock=clock, seed=1, **kw)
+
+
+def test_every_row_is_sent_once_with_the_provider_id_recorded(clean_db_url, config):
+    sms_ids = queue(clean_db_url, 30, "sms")
+    email_ids = queue(clean_db_url, 30, "email", start=100)
+    with run_in_thread(EmulatorSettings()) as emulator:
+        summary = dispatcher(clean_db_url, config, emulator.base_url).run(workers=2)
+        assert summary.outcomes == {"accepted": 60}
+        rows = {row["outbox_id"]: row for row in outbox_rows(clean_db_url)}
+        assert {row["state"] for row in rows.values()} == {"sent"}
+        sids = {message.sid for message in emulator.store.twilio_messages}
+        assert {rows[i]["provider_id"] for i in sms_ids} == sids
+        assert {rows[i]["provider_id"] for i in email_ids} == {
+            message.message_id for message in emulator.store.sendgrid_messages
+        }
+        assert provider_copies(clean_db_url, emulator.store) == Counter(dict.fromkeys(sms_ids + email_ids, 1))
+        # A second run finds nothing to do.
+        again = dispatcher(clean_db_url, config, emulator.base_url).run()
+        assert again.claimed == 0 and len(emulator.store.twilio_messages) == 30
+
+
+def test_tokens_are_stored_only_as_hashes_with_an_expiry(clean_db_url, config):
+    queue(clean_db_url, 3, "sms")
+    with run_in_thread(EmulatorSettings()) as emulator:
+        dispatcher(clean_db_url, config, emulator.base_url).run()
+        tokens = [TOKEN_PATTERN.search(m.body).group("token") for m in emulator.store.twilio_messages]
+    with psycopg.connect(clean_db_url) as conn:
+        stored = conn.execute(
+            "SELECT token_hash, expires_at - created_at FROM ops.message_tokens ORDER BY outbox_id"
+        ).fetchall()
+        dump = conn.execute("SELECT string_agg(t::text, ' ') FROM ops.message_tokens t").fetchone()[0]
+    assert sorted(h for h, _ in stored) == sorted(hash_token(t) for t in tokens)
+    assert all(lifetime == dt.timedelta(days=config.agency.message_link_days) for _, lifetime in stored)
+    assert not any(token in dump for token in tokens)
+
+
+def test_a_stop_recorded_after_queueing_stops_the_send(clean_db_url, config):
+    ids = queue(clean_db_url, 5, "sms")
+    with psycopg.connect(clean_db_url) as conn:
+        conn.execute(
+            "INSERT INTO ops.opt_outs (channel, address, source) VALUES ('sms', %s, 'sms_stop')", (phone(2),)
+        )
+    with run_in_thread(EmulatorSettings()) as emulator:
+        summary = dispatcher(clean_db_url, config, emulator.base_url).run()
+        assert emulator.store.count_twilio_to(phone(2)) == 0
+        assert len(emulator.store.twilio_messages) == 4
+    assert summary.outcomes["opted_out"] == 1
+    stopped = next(row for row in outbox_rows(clean_db_url) if row["outbox_id"] == ids[2])
+    assert (stopped["state"], stopped["reason"]) == ("failed", "opted_out")
+
+
+def test_nothing_goes_out_outside_the_send_window(clean_db_url, config):
+    queue(clean_db_url, 5, "sms")
+    with run_in_thread(EmulatorSettings()) as emulator:
+        summary = dispatcher(clean_db_url, config, emulator.base_url, clock=lambda: OUTSIDE_WINDOW).run()
+        assert emulator.store.twilio_messages == []
+    assert summary.claimed == 0 and not summary.window_open
+    # 03:00 in Phoenix: the next opening is 08:00 the same day (15:00 UTC).
+    assert summary.next_opening == "2025-06-02T15:00:00+00:00"
+    assert {row["state"] for row in outbox_rows(clean_db_url)} == {"pending"}
+
+
+def test_the_window_closing_mid_batch_defers_the_rest_to_the_next_opening(clean_db_url, config):
+    queue(clean_db_url, 6, "sms")
+    closing = dt.datetime(2025, 6, 3, 2, 59, 59, tzinfo=UTC)  # 19:59:59 in Phoenix
+    ticks = iter([closing] * 4 + [closing + dt.timedelta(seconds=2)] * 100)
+    with run_in_thread(EmulatorSettings()) as emulator:
+        summary = dispatcher(clean_db_url, config, emulator.base_url, clock=lambda: next(ticks)).run()
+        sent = len(emulator.store.twilio_messages)
+    rows = outbox_rows(clean_db_url)
+    waiting = [row for row in rows if row["state"] == "pending"]
+    assert sent == summary.outcomes["accepted"] and sent + len(waiting) == 6 and waiting
+    assert summary.outcomes["deferred_window"] == len(waiting)
+    assert {row["next_attempt_at"] for row in waiting} == {dt.datetime(2025, 6, 3, 15, 0, tzinfo=UTC)}
+    assert all(row["attempts"] == 0 for row in waiting)
+
+
+def test_four_workers_never_send_the_same_row(clean_db_url, config):
+    ids = queue(clean_db_url, 200, "sms") + queue(clean_db_url, 100, "email", start=1000)
+    with run_in_thread(EmulatorSettings(latency_ms=2)) as emulator:
+        summary = dispatcher(clean_db_url, config, emulator.base_url).run(workers=4)
+        copies = provider_copies(clean_db_url, emulator.store)
+    assert summary.claimed == 300
+    assert copies == Counter(dict.fromkeys(ids, 1))
+
+
+def test_permanent_errors_are_classified_recorded_and_never_retried(clean_db_url, config):
+    magic = {"+15005550001": "invalid_number", "+15005550004": "unsubscribed", "+15005550009": "not_mobile"}
+    numbers = list(magic)
+    queue(clean_db_url, 3, "sms", address=lambda i: numbers[i])
+    queue(clean_db_url, 1, "email", start=10, address=lambda i: "someone@reject.invalid")
+    with run_in_thread(EmulatorSettings()) as emulator:
+        dispatcher(clean_db_url, config, emulator.base_url).run(drain=True, deadline_s=10)
+        posts = Counter(
+            x.path.rsplit("/", 1)[-1] for x in emulator.store.exchanges.snapshot() if x.method == "POST"
+        )
+    rows = outbox_rows(clean_db_url)
+    assert {row["address"]: (row["state"], row["reason"], row["attempts"]) for row in rows} == {
+        **{number: ("failed", reason, 1) for number, reason in magic.items()},
+        "someone@reject.invalid": ("failed", "bad_request", 1),
+    }
+    assert posts == {"Messages.json": 3, "send": 1}
+    with psycopg.connect(clean_db_url) as conn:
+        opt_outs = conn.execute("SELECT channel, address, source FROM ops.opt_outs").fetchall()
+    assert opt_outs == [("sms", "+15005550004", "provider_21610")]
+
+
+def test_a_429_waits_at_least_retry_after(clean_db_url, config):
+    queue(clean_db_url, 3, "sms")
+    with run_in_thread(EmulatorSettings(rate_429=1.0, retry_after_seconds=40)) as emulator:
+        before = dt.datetime.now(UTC)
+        summary = dispatcher(clean_db_url, config, emulator.base_url).run()
+        assert emulator.store.twilio_messages == []
+    assert summary.outcomes == {"retry": 3}
+    for row in outbox_rows(clean_db_url):
+        assert (row["state"], row["reason"], row["error_code"], row["attempts"]) == (
+            "retry",
+            "rate_limited",
+            "20429",
+            1,
+        )
+        assert row["next_attempt_at"] >= before + dt.timedelta(seconds=40)
+
+
+def test_connection_refused_is_retried_later_not_failed(clean_db_url, config):
+    queue(clean_db_url, 2, "sms")
+    queue(clean_db_url, 2, "email", start=10)
+    patient = DispatchSettings(batch_size=10, backoff_base_seconds=30)
+    summary = dispatcher(clean_db_url, config, "http://127.0.0.1:9", settings=patient).run()
+    assert summary.outcomes == {"retry": 4}
+    assert {(row["state"], row["reason"]) for row in outbox_rows(clean_db_url)} == {
+        ("retry", "connection_refused")
+    }
+
+
+@pytest.mark.slow
+def test_with_a_fifth_of_calls_failing_every_notification_still_ends_correctly(clean_db_url, config):
+    """429s, 5xx (some after creating the message) and timeouts: every row ends sent exactly once."""
+    ids = queue(clean_db_url, 60, "sms") + queue(clean_db_url, 60, "email", start=500)
+    web = create_app(WebSettings(database_url=clean_db_url, sendgrid_public_key=test_public_key_b64()))
+    with serve_in_thread(web) as web_url:
+        faults = EmulatorSettings(
+            rate_429=0.06,
+            rate_5xx=0.1,
+            rate_timeout=0.04,
+            timeout_seconds=1.5,
+            retry_after_seconds=0,
+            seed=20,
+            sendgrid_event_webhook_url=f"{web_url}/webhooks/sendgrid/events",
+            status_callbacks=False,
+        )
+        with run_in_thread(faults) as emulator:
+            settings = DispatchSettings(
+                batch_size=10,
+                lease_seconds=30,
+                provider_timeout_seconds=0.5,
+                reconcile_delay_seconds=0.2,
+                sendgrid_event_grace_seconds=8,
+                backoff_base_seconds=0.05,
+                max_attempts=30,
+            )
+            channels = channels_for(emulator.base_url, timeout=0.5)
+            summary = Dispatcher(
+                clean_db_url, config, channels, settings, clock=lambda: INSIDE_WINDOW, seed=3
+            ).run(workers=2, drain=True, deadline_s=120)
+            emulator.wait_idle()
+            copies = provider_copies(clean_db_url, emulator.store)
+    rows = outbox_rows(clean_db_url)
+    assert Counter(row["state"] for row in rows) == {"sent": 120}, Counter(
+        (r["state"], r["reason"]) for r in rows
+    )
+    assert copies == Counter(dict.fromkeys(ids, 1))
+    # The faults did happen, and the ambiguous ones were reconciled rather than resent.
+    assert summary.outcomes["retry"] > 0 and summary.outcomes["ambiguous"] > 0
+    assert summary.reconciled["found_sent"] > 0 and summary.reconciled["not_sent"] > 0
