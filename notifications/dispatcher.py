@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import queue
 import random
 import socket
 import threading
@@ -26,9 +27,9 @@ from notifications import outbox
 from notifications.events import insert_event
 from notifications.message import Notification
 from notifications.providers import Email, SendGridEmail, SendResult, TwilioSms
-from notifications.render import render_email, render_sms
+from notifications.render import render_email, render_sms, unsubscribe_url
 from notifications.tokens import hash_token, new_token
-from notifications.window import is_open, next_opening
+from notifications.window import closes_at, is_open, next_opening
 from vnotify.config import AgencyConfig
 
 UTC = dt.UTC
@@ -82,6 +83,45 @@ class RateLimiter:
             self._next = slot + self.interval
         if slot > now:
             time.sleep(slot - now)
+
+
+class SentRecorder:
+    """Writes accepted sends' provider ids from a thread of its own, a few milliseconds after the
+    provider answered, so the next send does not wait on the database. Safe to lose: a row whose
+    id never got written comes back `unknown` when its lease ends and is reconciled as sent."""
+
+    def __init__(self, url: str, worker: str) -> None:
+        self.worker = worker
+        self._conn = psycopg.connect(url, autocommit=True)
+        self._conn.execute("SET synchronous_commit = off")
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name=f"record-{worker}", daemon=True)
+        self._thread.start()
+
+    def add(self, outbox_id: int, provider_id: str) -> None:
+        self._queue.put((outbox_id, provider_id))
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while True:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    outbox.mark_sent_many(self._conn, batch, self.worker)
+                    return
+                batch.append(item)
+            outbox.mark_sent_many(self._conn, batch, self.worker)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        self._conn.close()
 
 
 @dataclass
@@ -196,29 +236,40 @@ class Dispatcher:
     def _work(self, worker: str, summary: DispatchSummary, drain: bool, deadline: float) -> None:
         sms = self.channels.sms() if self.channels.sms else None
         email = self.channels.email() if self.channels.email else None
-        with psycopg.connect(self.url, autocommit=False) as conn:
-            idle_rounds = 0
-            while time.monotonic() < deadline:
-                with conn.transaction():
-                    outbox.expire_leases(conn)
-                reconciled = self._reconcile(conn, sms, email, summary)
-                is_open_now, _ = self._window(self.clock())
-                rows: list[tuple[outbox.ClaimedRow, str]] = []
-                if is_open_now:
-                    wanted = self._take_budget(self.settings.batch_size)
-                    if wanted:
-                        rows = self._claim(conn, worker, wanted)
-                if rows:
-                    idle_rounds = 0
-                    summary.claimed += len(rows)
-                    self._send_batch(conn, worker, rows, sms, email, summary)
-                    continue
-                if reconciled:
-                    continue
-                if not drain or not is_open_now or not self._has_waiting(conn):
-                    return
-                idle_rounds += 1
-                time.sleep(min(0.05 * idle_rounds, 0.5))
+        # Autocommit: each bookkeeping statement is its own transaction, one round trip. Results
+        # are recorded without waiting for the disk (a lost one comes back `unknown` and is
+        # reconciled); claims switch durability back on, since they must never be lost.
+        recorder = SentRecorder(self.url, worker)
+        try:
+            with psycopg.connect(self.url, autocommit=True) as conn:
+                conn.execute("SET synchronous_commit = off")
+                self._loop(conn, worker, sms, email, recorder, summary, drain, deadline)
+        finally:
+            recorder.close()
+
+    def _loop(self, conn, worker, sms, email, recorder, summary, drain: bool, deadline: float) -> None:
+        idle_rounds = 0
+        while time.monotonic() < deadline:
+            with conn.transaction():
+                outbox.expire_leases(conn)
+            reconciled = self._reconcile(conn, sms, email, summary)
+            is_open_now, _ = self._window(self.clock())
+            rows: list[tuple[outbox.ClaimedRow, str]] = []
+            if is_open_now:
+                wanted = self._take_budget(self.settings.batch_size)
+                if wanted:
+                    rows = self._claim(conn, worker, wanted)
+            if rows:
+                idle_rounds = 0
+                summary.claimed += len(rows)
+                self._send_batch(conn, worker, rows, sms, email, recorder, summary)
+                continue
+            if reconciled:
+                continue
+            if not drain or not is_open_now or not self._has_waiting(conn):
+                return
+            idle_rounds += 1
+            time.sleep(min(0.05 * idle_rounds, 0.5))
 
     def _has_waiting(self, conn: psycopg.Connection) -> bool:
         if self._budget is not None and self._budget <= 0:
@@ -226,7 +277,6 @@ class Dispatcher:
         row = conn.execute(
             "SELECT count(*) FROM ops.outbox WHERE state IN ('pending', 'retry', 'sending', 'unknown')"
         ).fetchone()
-        conn.commit()
         return bool(row and row[0])
 
     def _claim(
@@ -234,6 +284,7 @@ class Dispatcher:
     ) -> list[tuple[outbox.ClaimedRow, str]]:
         """Claim rows and store the hashes of the tokens their messages will carry, in one commit."""
         with conn.transaction():
+            conn.execute("SET LOCAL synchronous_commit = on")
             rows = outbox.claim(conn, worker, wanted, self.settings.lease_seconds, self.channels.enabled())
             tokens = [(row, new_token()) for row in rows]
             outbox.record_tokens(
@@ -253,10 +304,18 @@ class Dispatcher:
             if self._budget is not None:
                 self._budget += unused
 
-    def _send_batch(self, conn, worker, rows, sms, email, summary) -> None:
+    def _send_batch(self, conn, worker, rows, sms, email, recorder: SentRecorder, summary) -> None:
+        # The lease is measured on this machine's monotonic clock from just after the claim; the
+        # provider call must be able to finish (or time out) before the lease can run out.
+        send_by = time.monotonic() + self.settings.lease_seconds - self.settings.provider_timeout_seconds - 1
+        window = self.config.send_window
+        closes = closes_at(self.clock(), window.start, window.end, self.config.agency.zone)
         for index, (row, token) in enumerate(rows):
             now = self.clock()
-            is_open_now, opening = self._window(now)
+            if now >= closes:
+                is_open_now, opening = self._window(now)
+            else:
+                is_open_now, opening = True, now
             if not is_open_now:
                 # The window closed mid-batch: everything not yet tried waits for the next opening.
                 with conn.transaction():
@@ -264,22 +323,18 @@ class Dispatcher:
                         outbox.release(conn, later.outbox_id, opening, "outside_send_window")
                 summary.outcomes["deferred_window"] += len(rows) - index
                 return
-            budget = (row.lease_until - now).total_seconds() - self.settings.provider_timeout_seconds - 1
-            if budget <= 0:
-                with conn.transaction():
-                    outbox.release(conn, row.outbox_id, now, "lease_too_short")
+            if time.monotonic() >= send_by:
+                outbox.release(conn, row.outbox_id, dt.datetime.now(UTC), "lease_too_short")
                 summary.outcomes["released"] += 1
                 continue
             if outbox.is_opted_out(conn, row.channel, row.address):
-                with conn.transaction():
-                    outbox.mark_failed(conn, row.outbox_id, "opted_out")
+                outbox.mark_failed(conn, row.outbox_id, "opted_out")
                 summary.outcomes["opted_out"] += 1
                 continue
-            conn.commit()
             result = self._call_provider(row, token, sms, email)
             if result.outcome == "accepted":
                 self.on_step("after_provider_accept", row.outbox_id)
-            self._record(conn, worker, row, result)
+            self._record(conn, recorder, row, result)
             summary.outcomes[result.outcome] += 1
             self.on_step("recorded", row.outbox_id)
 
@@ -301,19 +356,17 @@ class Dispatcher:
                 html=rendered.html,
                 text=rendered.text,
                 custom_args={"notification_id": str(row.outbox_id), "attempt": str(row.attempts)},
-                unsubscribe_url=f"{str(self.config.agency.portal_base_url).rstrip('/')}/u/{token}",
+                unsubscribe_url=unsubscribe_url(self.config, token),
             )
         )
 
-    def _record(self, conn: psycopg.Connection, worker: str, row, result: SendResult) -> None:
+    def _record(self, conn: psycopg.Connection, recorder: SentRecorder, row, result: SendResult) -> None:
+        self.on_step("before_record", row.outbox_id)
+        if result.outcome == "accepted":  # the hot path, off the sending thread
+            recorder.add(row.outbox_id, result.provider_id)
+            return
         with conn.transaction():
-            # Losing this commit in a database crash is safe: the row would come back `unknown`
-            # and be reconciled. Not waiting for the disk keeps bookkeeping off the hot path.
-            conn.execute("SET LOCAL synchronous_commit = off")
-            self.on_step("before_record", row.outbox_id)
-            if result.outcome == "accepted":
-                outbox.mark_sent(conn, row.outbox_id, result.provider_id, worker)
-            elif result.outcome == "permanent":
+            if result.outcome == "permanent":
                 outbox.mark_failed(conn, row.outbox_id, result.reason or "rejected", result.code)
                 if result.reason == "unsubscribed":
                     outbox.record_opt_out(conn, row.channel, row.address, f"provider_{result.code}")

@@ -162,6 +162,20 @@ def mark_sent(conn: psycopg.Connection, outbox_id: int, provider_id: str, worker
     )
 
 
+def mark_sent_many(conn: psycopg.Connection, sent: list[tuple[int, str]], worker: str) -> int:
+    """`mark_sent` for several rows of one worker in one statement."""
+    return conn.execute(
+        """
+        UPDATE ops.outbox AS o
+        SET state = 'sent', provider_id = v.provider_id, sent_at = now(), lease_until = NULL,
+            reason = NULL, error_code = NULL, updated_at = now()
+        FROM unnest(%s::bigint[], %s::text[]) AS v (outbox_id, provider_id)
+        WHERE o.outbox_id = v.outbox_id AND o.state IN ('sending', 'unknown') AND o.claimed_by = %s
+        """,
+        ([outbox_id for outbox_id, _ in sent], [provider_id for _, provider_id in sent], worker),
+    ).rowcount
+
+
 def mark_failed(conn: psycopg.Connection, outbox_id: int, reason: str, code: str | None = None) -> None:
     conn.execute(
         """

@@ -31,6 +31,7 @@ from sendgrid import SendGridAPIClient
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client as TwilioClient
+from twilio.rest.api import Api as _TwilioApi  # noqa: F401  (imported lazily by the SDK: ~1 s on a first send)
 
 from notifications.tokens import TOKEN_PATTERN, hash_token
 
@@ -51,7 +52,12 @@ TWILIO_PERMANENT = {
     21603: "bad_request",
     21604: "bad_request",
     21606: "bad_request",
+    21609: "bad_request",
+    21212: "bad_request",
+    21617: "bad_request",
 }
+# Twilio errors about our side's momentary state: try again later.
+TWILIO_RETRYABLE = {21611: "sender_queue_full"}
 SENDGRID_PERMANENT = {400: "bad_request", 403: "forbidden", 413: "payload_too_large"}
 
 
@@ -146,6 +152,8 @@ class TwilioSms:
             )
         if error.status >= 500:
             return SendResult("ambiguous", code=code, reason=f"provider_{error.status}")
+        if error.code in TWILIO_RETRYABLE:
+            return SendResult("retry", code=code, reason=TWILIO_RETRYABLE[error.code])
         if error.code in TWILIO_PERMANENT:
             return SendResult("permanent", code=code, reason=TWILIO_PERMANENT[error.code])
         if error.status in (401, 403):

@@ -30,7 +30,7 @@ from simulate.emulators.settings import EmulatorSettings
 from simulate.emulators.signing import test_public_key_b64
 from vnotify.config import load_config
 from web.app import WebSettings, create_app
-from web.server import serve_in_thread
+from web.server import RunningServer
 
 UTC = dt.UTC
 
@@ -195,7 +195,8 @@ def test_with_a_fifth_of_calls_failing_every_notification_still_ends_correctly(c
     """429s, 5xx (some after creating the message) and timeouts: every row ends sent exactly once."""
     ids = queue(clean_db_url, 60, "sms") + queue(clean_db_url, 60, "email", start=500)
     web = create_app(WebSettings(database_url=clean_db_url, sendgrid_public_key=test_public_key_b64()))
-    with serve_in_thread(web) as web_url:
+    with RunningServer(web) as server:
+        web_url = server.base_url
         faults = EmulatorSettings(
             rate_429=0.06,
             rate_5xx=0.1,

@@ -25,7 +25,7 @@ from simulate.emulators.settings import EmulatorSettings
 from simulate.emulators.signing import test_public_key_b64
 from vnotify.config import load_config
 from web.app import WebSettings, create_app
-from web.server import serve_in_thread
+from web.server import RunningServer
 
 STEPS = ("before_claim_commit", "after_claim_commit", "after_provider_accept", "before_record")
 WORKER = Path(__file__).parent / "crash_worker.py"
@@ -37,7 +37,8 @@ def test_sigkill_at_any_point_never_duplicates_or_loses_a_message(clean_db_url):
     rng = random.Random(2025)
     kills: Counter = Counter()
     web = create_app(WebSettings(database_url=clean_db_url, sendgrid_public_key=test_public_key_b64()))
-    with serve_in_thread(web) as web_url:
+    with RunningServer(web) as server:
+        web_url = server.base_url
         emulator_settings = EmulatorSettings(
             latency_ms=3,
             status_callbacks=False,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from vnotify.commands import config_cmd, db_cmd, demo_cmd, ingest_cmd, simulate_cmd, transform_cmd
+from vnotify.commands import config_cmd, db_cmd, demo_cmd, ingest_cmd, send_cmd, simulate_cmd, transform_cmd
+from vnotify.commands.emulate_cmd import emulate
 
 app = typer.Typer(
     name="vnotify",
@@ -19,6 +20,8 @@ app.add_typer(simulate_cmd.app, name="simulate")
 app.command("ingest")(ingest_cmd.ingest)
 app.command("transform")(transform_cmd.transform)
 app.command("demo")(demo_cmd.demo)
+app.command("emulate")(emulate)
+app.command("send")(send_cmd.send)
 
 
 if __name__ == "__main__":
