@@ -49,7 +49,9 @@ def upgrade() -> None:
           WHERE state IN ('pending', 'retry')
         """
     )
-    op.execute("CREATE INDEX outbox_in_flight ON ops.outbox (lease_until) WHERE state IN ('sending', 'unknown')")
+    op.execute(
+        "CREATE INDEX outbox_in_flight ON ops.outbox (lease_until) WHERE state IN ('sending', 'unknown')"
+    )
     op.execute("CREATE INDEX outbox_provider_id ON ops.outbox (provider_id) WHERE provider_id IS NOT NULL")
     op.execute(
         """
@@ -79,7 +81,9 @@ def upgrade() -> None:
         """
     )
     op.execute("CREATE INDEX events_outbox ON ops.events (outbox_id, event)")
-    op.execute("COMMENT ON TABLE ops.message_tokens IS 'Hashes of message-link tokens; the token itself is never stored.'")
+    op.execute(
+        "COMMENT ON TABLE ops.message_tokens IS 'Hashes of message-link tokens; the token itself is never stored.'"
+    )
     op.execute("COMMENT ON TABLE ops.events IS 'Provider and page events, each once (dedupe_key).'")
 
 
