@@ -171,8 +171,8 @@ def built(clean_db_url, small_agency) -> str:
         for victim in victims:
             number, seq = victim["report_number"], int(victim["person_seq"])
             conn.execute(
-                "INSERT INTO ops.outbox (victim_key, report_number, kind, channel, state)"
-                " VALUES (%s, %s, 'initial', 'email', 'sent')",
+                "INSERT INTO ops.outbox (victim_key, report_number, kind, channel, state, address, provider_id)"
+                " VALUES (%s, %s, 'initial', 'email', 'sent', 'someone@example.org', 'sg-test-id')",
                 (_victim_key(number, seq), number),
             )
     result = transform(url=clean_db_url, as_of=AS_OF, quiet=True)
