@@ -7,7 +7,7 @@ UV := $(VENV)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test test-embedded test-server lint format venv clean
+.PHONY: demo test test-embedded test-server lint format venv clean browser-deps
 
 # The venv is (re)built from the committed lock whenever the lock is newer.
 $(VENV)/.synced: uv.lock pyproject.toml
@@ -21,9 +21,23 @@ venv: $(VENV)/.synced
 demo: venv
 	$(VENV)/bin/vnotify demo
 
+# What the browser tests drive: Debian's Chromium (never a browser downloaded by Playwright) and
+# axe-core from the committed package-lock.json, each installed only when missing. apt-get needs
+# root or sudo; without them (or without npm) the browser tests skip and say why.
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
+	  else echo "== browser-deps: not root and no sudo: chromium not installed, browser tests will skip =="; exit 0; fi; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; \
+	fi
+	@if [ ! -d node_modules/axe-core ]; then \
+	  if command -v npm >/dev/null; then npm ci --ignore-scripts --no-audit --no-fund; \
+	  else echo "== browser-deps: no npm: axe-core not installed, browser tests will skip =="; fi; \
+	fi
+
 # The whole suite on the embedded PostgreSQL, then the database-facing tests again
 # against the server at 127.0.0.1:5432 (database `test`) when one answers.
-test: venv
+test: venv browser-deps
 	$(VENV)/bin/python -m pytest -q
 	@if $(VENV)/bin/python -m warehouse.probe "$${VNOTIFY_TEST_SERVER_URL:-postgresql://127.0.0.1:5432/test}"; then \
 	  echo "== database tests again on $${VNOTIFY_TEST_SERVER_URL:-postgresql://127.0.0.1:5432/test} =="; \

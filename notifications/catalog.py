@@ -54,6 +54,77 @@ _EN: dict[str, str] = {
     "sms.link_intro": "Details, next steps and who to call:",
     "sms.link_intro_no_offense": "Details of your report, next steps and who to call:",
     "sms.stop": "Reply STOP to cancel.",
+    # The victim pages (web/templates): message page, invalid link, unsubscribe, survey.
+    "page.language_name": "English",  # this language's name, written in it (language switch)
+    "page.language_nav": "Language",
+    "page.emergency": "If you are in danger, call 911.",
+    "page.privacy_note": "For your privacy, this page works only through the link we sent you, for a limited time.",
+    "page.call_note": "Questions about your report? Call the phone numbers above.",
+    "invalid.title": "This link is not valid or has expired",
+    "invalid.body": (
+        "For your privacy, the links in our messages work only for a limited time. "
+        "If you need information about a report, call {agency}."
+    ),
+    "invalid.phone": "Phone: {phone}",
+    "unsubscribe.title": "Stop receiving emails",
+    "unsubscribe.body": (
+        "Press the button below to stop receiving emails from {agency} about police reports at "
+        "the address this message was sent to."
+    ),
+    "unsubscribe.button": "Unsubscribe",
+    "unsubscribe.done_title": "You are unsubscribed",
+    "unsubscribe.done_body": "{agency} will not send more emails to this address.",
+    "unsubscribe.questions": "If you need information about your report, call {phone}.",
+    "survey.title": "How did we do?",
+    "survey.intro": (
+        "{agency} would like to know how to serve you better. The survey takes about two minutes. "
+        "Every question is optional, and your answers are kept confidential."
+    ),
+    "survey.preferred_legend": (
+        "In the future, how would you like to hear from the police department? Choose all that apply."
+    ),
+    "survey.preferred_text": "Text message",
+    "survey.preferred_email": "Email",
+    "survey.preferred_letter": "Mailed letter",
+    "survey.preferred_phone": "Phone call",
+    "survey.likely_legend": (
+        "Are you likely to call the police department for more information about your report?"
+    ),
+    "survey.yes": "Yes",
+    "survey.no": "No",
+    "survey.service_legend": "How would you rate the customer service you received from the police department?",
+    "survey.service_1": "1 – Very poor",
+    "survey.service_2": "2 – Poor",
+    "survey.service_3": "3 – Fair",
+    "survey.service_4": "4 – Good",
+    "survey.service_5": "5 – Very good",
+    "survey.trust_legend": "How much do you agree with this statement: “I trust the police department.”",
+    "survey.trust_1": "Strongly disagree",
+    "survey.trust_2": "Disagree",
+    "survey.trust_3": "Neither agree nor disagree",
+    "survey.trust_4": "Agree",
+    "survey.trust_5": "Strongly agree",
+    "survey.free_text_label": "Is there anything else you would like to tell us?",
+    "survey.free_text_hint": "Please do not use this form for emergencies. If you are in danger, call 911.",
+    "survey.save": "Save and finish later",
+    "survey.submit": "Submit",
+    "survey.saved": "Your answers are saved. Use the same link to finish the survey.",
+    "survey.thanks_title": "Thank you",
+    "survey.thanks_body": (
+        "Your answers have been recorded. You can use the same link to change them until it expires."
+    ),
+    "survey.change": "Change my answers",
+    # Answers to text replies (sent back through Twilio). GSM-7 only, one segment where possible.
+    "reply_opted_out": "{agency}: You will get no more texts from us. Reply START to receive them again.",
+    "reply_opted_in": "{agency}: You will receive texts from us again. Reply STOP to cancel.",
+    "reply_help": (
+        "{agency}: Questions about your report: investigations {investigations}, "
+        "substation {substation}. Emergency: 911. Reply STOP to cancel."
+    ),
+    "reply_unmonitored": (
+        "{agency}: This number is not monitored. In an emergency call 911. "
+        "About your report call {investigations}."
+    ),
 }
 
 _ES: dict[str, str] = {
@@ -101,6 +172,81 @@ _ES: dict[str, str] = {
     # Twilio honours STOP by default; ALTO must be added to the Messaging Service's Advanced
     # Opt-Out keywords (and is honoured by our own reply handling: see STOP_KEYWORDS).
     "sms.stop": "Responda STOP o ALTO para cancelar.",
+    "page.language_name": "Español",
+    "page.language_nav": "Idioma",
+    "page.emergency": "Si está en peligro, llame al 911.",
+    "page.privacy_note": (
+        "Para proteger su privacidad, esta página solo se abre con el enlace que le enviamos, "
+        "durante un tiempo limitado."
+    ),
+    "page.call_note": "¿Tiene preguntas sobre su reporte? Llame a los teléfonos de arriba.",
+    "invalid.title": "Este enlace no es válido o ya venció",
+    "invalid.body": (
+        "Para proteger su privacidad, los enlaces de nuestros mensajes funcionan solo por un tiempo "
+        "limitado. Si necesita información sobre un reporte, llame a {agency}."
+    ),
+    "invalid.phone": "Teléfono: {phone}",
+    "unsubscribe.title": "Dejar de recibir correos",
+    "unsubscribe.body": (
+        "Pulse el botón de abajo para dejar de recibir correos de {agency} sobre reportes policiales "
+        "en la dirección a la que se envió este mensaje."
+    ),
+    "unsubscribe.button": "Cancelar la suscripción",
+    "unsubscribe.done_title": "Su suscripción está cancelada",
+    "unsubscribe.done_body": "{agency} no enviará más correos a esta dirección.",
+    "unsubscribe.questions": "Si necesita información sobre su reporte, llame al {phone}.",
+    "survey.title": "¿Cómo lo hicimos?",
+    "survey.intro": (
+        "{agency} quiere saber cómo atenderle mejor. La encuesta toma unos dos minutos. "
+        "Todas las preguntas son opcionales y sus respuestas son confidenciales."
+    ),
+    "survey.preferred_legend": (
+        "En el futuro, ¿cómo prefiere que el departamento de policía se comunique con usted? "
+        "Elija todas las que correspondan."
+    ),
+    "survey.preferred_text": "Mensaje de texto",
+    "survey.preferred_email": "Correo electrónico",
+    "survey.preferred_letter": "Carta por correo postal",
+    "survey.preferred_phone": "Llamada telefónica",
+    "survey.likely_legend": (
+        "¿Es probable que usted llame al departamento de policía para pedir más información sobre su reporte?"
+    ),
+    "survey.yes": "Sí",
+    "survey.no": "No",
+    "survey.service_legend": "¿Cómo calificaría la atención que recibió del departamento de policía?",
+    "survey.service_1": "1 – Muy mala",
+    "survey.service_2": "2 – Mala",
+    "survey.service_3": "3 – Regular",
+    "survey.service_4": "4 – Buena",
+    "survey.service_5": "5 – Muy buena",
+    "survey.trust_legend": (
+        "¿Qué tan de acuerdo está con esta afirmación? «Confío en el departamento de policía»."
+    ),
+    "survey.trust_1": "Totalmente en desacuerdo",
+    "survey.trust_2": "En desacuerdo",
+    "survey.trust_3": "Ni de acuerdo ni en desacuerdo",
+    "survey.trust_4": "De acuerdo",
+    "survey.trust_5": "Totalmente de acuerdo",
+    "survey.free_text_label": "¿Hay algo más que quiera decirnos?",
+    "survey.free_text_hint": "No use este formulario para emergencias. Si está en peligro, llame al 911.",
+    "survey.save": "Guardar y terminar después",
+    "survey.submit": "Enviar",
+    "survey.saved": "Sus respuestas están guardadas. Use el mismo enlace para terminar la encuesta.",
+    "survey.thanks_title": "Gracias",
+    "survey.thanks_body": (
+        "Sus respuestas quedaron registradas. Puede usar el mismo enlace para cambiarlas mientras siga vigente."
+    ),
+    "survey.change": "Cambiar mis respuestas",
+    "reply_opted_out": "{agency}: Ya no recibira mensajes de texto nuestros. Responda START para recibirlos de nuevo.",
+    "reply_opted_in": "{agency}: Volvera a recibir nuestros mensajes. Responda STOP o ALTO para cancelar.",
+    "reply_help": (
+        "{agency}: Preguntas sobre su reporte: investigaciones {investigations}, "
+        "subestacion {substation}. Emergencias: 911. Responda STOP o ALTO para cancelar."
+    ),
+    "reply_unmonitored": (
+        "{agency}: Este numero no es atendido. En una emergencia llame al 911. "
+        "Sobre su reporte llame al {investigations}."
+    ),
 }
 
 STRINGS: Final = MappingProxyType({"en": MappingProxyType(_EN), "es": MappingProxyType(_ES)})

@@ -25,7 +25,7 @@ import psycopg
 
 from notifications import outbox
 from notifications.events import insert_event
-from notifications.message import Notification
+from notifications.message import Notification, notification_from_outbox
 from notifications.providers import Email, SendGridEmail, SendResult, TwilioSms
 from notifications.render import render_email, render_sms, unsubscribe_url
 from notifications.tokens import hash_token, new_token
@@ -137,22 +137,7 @@ class Channels:
 
 def notification_for(row: outbox.ClaimedRow) -> Notification:
     """The message's content as queued (the payload is JSON, so the report time is text)."""
-    payload = dict(row.payload)
-    if isinstance(payload.get("reported_at"), str):
-        payload["reported_at"] = dt.datetime.fromisoformat(payload["reported_at"])
-    return Notification.from_row(
-        {
-            **payload,
-            "victim_key": row.victim_key,
-            "report_number": row.report_number,
-            "language": row.language,
-            "kind": row.kind,
-            "email": row.address if row.channel == "email" else None,
-            "phone_e164": row.address if row.channel == "sms" else None,
-            "channels": [row.channel],
-            "arm": "A",
-        }
-    )
+    return notification_from_outbox(vars(row))
 
 
 def _worker_name(index: int) -> str:

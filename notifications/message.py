@@ -6,10 +6,13 @@ and values, so both build them here rather than each formatting dates and phones
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from notifications import catalog
@@ -74,6 +77,53 @@ class Notification:
             arm=row.get("arm"),
             kind=row.get("kind") or "initial",
         )
+
+
+def notification_from_outbox(columns: Mapping[str, Any]) -> Notification:
+    """The message's content as queued in `ops.outbox`, from its columns (victim_key,
+    report_number, kind, channel, address, language, payload).
+
+    The dispatcher renders from this and the message page shows it, so both say the same thing.
+    The payload is JSON, so the report time arrives as ISO text when read back.
+    """
+    payload = dict(columns["payload"] or {})
+    if isinstance(payload.get("reported_at"), str):
+        payload["reported_at"] = dt.datetime.fromisoformat(payload["reported_at"])
+    channel = columns["channel"]
+    return Notification.from_row(
+        {
+            **payload,
+            "victim_key": columns["victim_key"],
+            "report_number": columns["report_number"],
+            "language": columns["language"],
+            "kind": columns["kind"],
+            "email": columns["address"] if channel == "email" else None,
+            "phone_e164": columns["address"] if channel == "sms" else None,
+            "channels": [channel],
+            "arm": "A",
+        }
+    )
+
+
+OFFENSE_TEXTS_CSV = Path(__file__).resolve().parents[1] / "dbt" / "seeds" / "offense_explanations.csv"
+
+
+@cache
+def _offense_texts() -> dict[tuple[str, str], tuple[str, str, str]]:
+    with OFFENSE_TEXTS_CSV.open(encoding="utf-8", newline="") as handle:
+        return {
+            (row["offense_code"], row["language"]): (
+                row["offense_label"],
+                row["explanation"],
+                row["next_steps"],
+            )
+            for row in csv.DictReader(handle)
+        }
+
+
+def offense_texts(code: str | None, language: str) -> tuple[str, str, str] | None:
+    """(label, explanation, next steps) of an offense in a language, from the dbt seed."""
+    return _offense_texts().get((code or "", language.split("-")[0].lower()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +214,13 @@ def message_items(notification: Notification, config: AgencyConfig, language: st
     """The eight items every message shows, in order, with localized labels and values."""
     strings = catalog.strings(language)
     not_recorded = strings["value.not_recorded"]
+    if message_language(notification.language, [language]) != language:
+        # The victim switched language: the offense wording comes from the seed in that language.
+        texts = offense_texts(notification.offense_code, language)
+        if texts:
+            notification = replace(
+                notification, offense_name=texts[0], explanation=texts[1], next_steps=texts[2]
+            )
     offense = clean_text(notification.offense_name) or not_recorded
     officer = clean_text(notification.officer_name) or not_recorded
     explanation = clean_text(notification.explanation) or strings["value.explanation_missing"]

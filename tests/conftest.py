@@ -23,6 +23,7 @@ _SESSION_HOME = Path(tempfile.mkdtemp(prefix="vnotify-test-home-"))
 os.environ["VNOTIFY_HOME"] = str(_SESSION_HOME)
 os.environ.pop("VNOTIFY_CONFIG", None)
 SERVER_URL = os.environ.get("DATABASE_URL")
+pytest_plugins = ["pii_log_guard"]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from vnotify.commands import config_cmd, db_cmd, demo_cmd, ingest_cmd, send_cmd, simulate_cmd, transform_cmd
+from vnotify.commands import (
+    config_cmd,
+    db_cmd,
+    demo_cmd,
+    ingest_cmd,
+    send_cmd,
+    serve_cmd,
+    simulate_cmd,
+    transform_cmd,
+)
 from vnotify.commands.emulate_cmd import emulate
 
 app = typer.Typer(
@@ -22,6 +31,7 @@ app.command("transform")(transform_cmd.transform)
 app.command("demo")(demo_cmd.demo)
 app.command("emulate")(emulate)
 app.command("send")(send_cmd.send)
+app.command("serve")(serve_cmd.serve)
 
 
 if __name__ == "__main__":

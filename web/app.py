@@ -1,6 +1,7 @@
-"""The one ASGI app for what comes from outside: provider webhooks (and, later, victim pages).
+"""The one ASGI app for what comes from outside: provider webhooks and the victim pages.
 
-Run by `vnotify serve`; tests run it in-process. Settings come from the environment:
+Run by `vnotify serve`; tests run it in-process. The agency configuration (`VNOTIFY_CONFIG`, else
+the sample) is loaded once here and kept on `app.state.config`. Settings come from the environment:
 `TWILIO_AUTH_TOKEN` (Twilio signatures), `SENDGRID_WEBHOOK_PUBLIC_KEY` (SendGrid's ECDSA key, as
 its settings page shows it), `VNOTIFY_PUBLIC_BASE_URL` (the URL providers call us at, which
 Twilio signs; defaults to the URL of the request as received).
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 from psycopg_pool import ConnectionPool
 
+from vnotify.config import AgencyConfig, load_config
 from warehouse.database import database_url
 
 
@@ -36,10 +38,11 @@ class WebSettings:
         )
 
 
-def create_app(settings: WebSettings | None = None) -> FastAPI:
-    from web import webhooks
+def create_app(settings: WebSettings | None = None, config: AgencyConfig | None = None) -> FastAPI:
+    from web import pages, webhooks
 
     settings = settings or WebSettings.from_env()
+    config = config or load_config()
     pool = ConnectionPool(settings.database_url, min_size=1, max_size=settings.pool_size, open=False)
 
     @asynccontextmanager
@@ -53,5 +56,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app = FastAPI(title="vnotify", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.settings = settings
     app.state.pool = pool
+    app.state.config = config
     app.include_router(webhooks.router)
+    app.include_router(pages.router)
     return app

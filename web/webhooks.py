@@ -7,11 +7,13 @@ import json
 import logging
 from functools import lru_cache
 from urllib.parse import parse_qsl
+from xml.sax.saxutils import escape as xml_escape
 
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from notifications.events import record_sendgrid_events, record_twilio_status
+from notifications.inbound import handle_reply
 from web.signatures import load_sendgrid_public_key, sendgrid_signature_valid, twilio_signature_valid
 
 router = APIRouter()
@@ -81,3 +83,35 @@ async def sendgrid_events(request: Request) -> Response:
     counts = await run_in_threadpool(store)
     log.info("sendgrid events: %(stored)d stored, %(duplicates)d duplicates", counts)
     return Response(status_code=204)
+
+
+def _twiml(answer: str | None) -> Response:
+    """Twilio sends our answer for us when the webhook's reply carries a <Message>."""
+    inner = f"<Message>{xml_escape(answer)}</Message>" if answer else ""
+    return Response(
+        f'<?xml version="1.0" encoding="UTF-8"?><Response>{inner}</Response>', media_type="text/xml"
+    )
+
+
+@router.post("/webhooks/twilio/inbound")
+async def twilio_inbound(request: Request) -> Response:
+    body = await request.body()
+    params = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    settings = request.app.state.settings
+    if not twilio_signature_valid(
+        settings.twilio_auth_token, _signed_url(request), params, request.headers.get("X-Twilio-Signature")
+    ):
+        log.warning("twilio inbound webhook refused: bad signature")
+        return Response(status_code=403)
+    sid, sender = params.get("MessageSid") or params.get("SmsSid"), params.get("From")
+    if not sid or not sender:
+        return Response(status_code=400)
+    config = request.app.state.config
+
+    def store():
+        with request.app.state.pool.connection() as conn, conn.transaction():
+            return handle_reply(conn, config, sid, sender, params.get("Body", ""), dt.datetime.now(dt.UTC))
+
+    outcome = await run_in_threadpool(store)
+    log.info("inbound reply %s: %s%s", sid, outcome.kind, " (urgent)" if outcome.urgent else "")
+    return _twiml(outcome.answer)

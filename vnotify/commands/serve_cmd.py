@@ -1,0 +1,34 @@
+"""`vnotify serve`: the victim pages and the provider webhooks (one ASGI app)."""
+
+from __future__ import annotations
+
+import typer
+
+from vnotify.output import console
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on (put a TLS proxy in front)."),
+    port: int = typer.Option(8000, min=0, max=65535, help="Port (0 picks a free one)."),
+    workers: int = typer.Option(1, min=1, max=32, help="Server processes (each with its own pool)."),
+) -> None:
+    """Serve /m/{token}, /s/{token}, /u/{token} and /webhooks/* until Ctrl-C.
+
+    Needs TWILIO_AUTH_TOKEN and SENDGRID_WEBHOOK_PUBLIC_KEY to accept webhooks (unsigned or
+    wrongly signed ones get 403), and VNOTIFY_PUBLIC_BASE_URL when behind a proxy."""
+    import uvicorn
+
+    from warehouse.database import database_url
+
+    database_url()  # start the embedded database (if used) once, before the workers fork
+    console.print(f"serving on http://{host}:{port} with {workers} worker(s)")
+    uvicorn.run(
+        "web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,  # request lines carry tokens: keep them out of logs
+        log_level="warning",
+        server_header=False,
+    )
