@@ -40,11 +40,25 @@ class _Collector(logging.Handler):
 _collector = _Collector()
 
 
-def pytest_configure(config: pytest.Config) -> None:
+def _attach() -> None:
+    """(Re)attach the collector: Prefect and dbt reconfigure logging and drop root handlers."""
     root = logging.getLogger()
-    root.addHandler(_collector)
+    if _collector not in root.handlers:
+        root.addHandler(_collector)
     if root.level > logging.INFO or root.level == logging.NOTSET:
         root.setLevel(logging.INFO)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _attach()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    _attach()
+
+
+def pytest_runtest_call(item: pytest.Item) -> None:
+    _attach()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -43,7 +43,10 @@ def create_app(settings: WebSettings | None = None, config: AgencyConfig | None 
 
     settings = settings or WebSettings.from_env()
     config = config or load_config()
-    pool = ConnectionPool(settings.database_url, min_size=1, max_size=settings.pool_size, open=False)
+    # Every connection opened up front: a webhook burst must not wait on connection set-up.
+    pool = ConnectionPool(
+        settings.database_url, min_size=settings.pool_size, max_size=settings.pool_size, open=False
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -82,6 +82,8 @@ def upgrade() -> None:
         """
     )
     op.execute("CREATE INDEX inbound_messages_outbox ON ops.inbound_messages (outbox_id)")
+    # A reply is matched to our latest text to that number.
+    op.execute("CREATE INDEX outbox_sms_address ON ops.outbox (address, sent_at DESC) WHERE channel = 'sms'")
     op.execute(
         "CREATE INDEX inbound_messages_to_review ON ops.inbound_messages (received_at) WHERE reviewed_at IS NULL"
     )
@@ -99,6 +101,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DROP INDEX IF EXISTS ops.outbox_sms_address")
     op.execute("DROP TABLE IF EXISTS ops.inbound_messages")
     op.execute("DROP TABLE IF EXISTS ops.survey_responses")
     op.execute("DROP TABLE IF EXISTS ops.survey_invitations")
