@@ -138,3 +138,18 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=60):
         yield
+
+
+BUILT_AS_OF = "2025-03-20T12:00:00+00:00"
+
+
+@pytest.fixture
+def built(clean_db_url, small_agency) -> str:
+    """A warehouse of its own: the small agency ingested and transformed as of BUILT_AS_OF."""
+    from ingest.run import ingest_path
+    from warehouse.transform import transform
+
+    ingest_path(small_agency, "contract-csv", url=clean_db_url)
+    result = transform(url=clean_db_url, as_of=BUILT_AS_OF, quiet=True)
+    assert result.success, result.failures
+    return clean_db_url

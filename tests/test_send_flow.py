@@ -10,24 +10,13 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from ingest.run import ingest_path
 from notifications.tokens import TOKEN_PATTERN, hash_token
 from simulate.emulators.server import run_in_thread
 from simulate.emulators.settings import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TEST_SENDGRID_API_KEY
 from vnotify.cli import app
 from vnotify.paths import SAMPLE_CONFIG
-from warehouse.transform import transform
 
-AS_OF = "2025-03-20T12:00:00+00:00"
 runner = CliRunner()
-
-
-@pytest.fixture
-def built(clean_db_url, small_agency) -> str:
-    ingest_path(small_agency, "contract-csv", url=clean_db_url)
-    result = transform(url=clean_db_url, as_of=AS_OF, quiet=True)
-    assert result.success, result.failures
-    return clean_db_url
 
 
 @pytest.fixture

@@ -8,25 +8,15 @@ import os
 
 import psycopg
 import pytest
+from conftest import BUILT_AS_OF as AS_OF
 
-from ingest.run import ingest_path
 from vnotify.config import load_config
 from warehouse.transform import DBT_DIR, dbt_args, dbt_environment, transform
-
-AS_OF = "2025-03-20T12:00:00+00:00"
 
 
 def _rows(url: str, query: str, *params) -> list[tuple]:
     with psycopg.connect(url) as conn:
         return conn.execute(query, params).fetchall()
-
-
-@pytest.fixture
-def built(clean_db_url, small_agency) -> str:
-    ingest_path(small_agency, "contract-csv", url=clean_db_url)
-    result = transform(url=clean_db_url, as_of=AS_OF, quiet=True)
-    assert result.success, result.failures
-    return clean_db_url
 
 
 def _bucket(salt: str, report_number: str) -> float:

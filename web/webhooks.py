@@ -29,6 +29,15 @@ def _signed_url(request: Request) -> str:
     return f"{base}{request.url.path}{query}"
 
 
+async def _signed_twilio_params(request: Request) -> dict[str, str] | None:
+    """The form parameters of a Twilio webhook, or None when its signature does not check out."""
+    body = await request.body()
+    params = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    token = request.app.state.settings.twilio_auth_token
+    signature = request.headers.get("X-Twilio-Signature")
+    return params if twilio_signature_valid(token, _signed_url(request), params, signature) else None
+
+
 @lru_cache(maxsize=4)
 def _sendgrid_key(text: str):
     return load_sendgrid_public_key(text)
@@ -36,12 +45,8 @@ def _sendgrid_key(text: str):
 
 @router.post("/webhooks/twilio/status")
 async def twilio_status(request: Request) -> Response:
-    body = await request.body()
-    params = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-    settings = request.app.state.settings
-    if not twilio_signature_valid(
-        settings.twilio_auth_token, _signed_url(request), params, request.headers.get("X-Twilio-Signature")
-    ):
+    params = await _signed_twilio_params(request)
+    if params is None:
         log.warning("twilio status callback refused: bad signature")
         return Response(status_code=403)
     sid = params.get("MessageSid") or params.get("SmsSid")
@@ -95,12 +100,8 @@ def _twiml(answer: str | None) -> Response:
 
 @router.post("/webhooks/twilio/inbound")
 async def twilio_inbound(request: Request) -> Response:
-    body = await request.body()
-    params = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-    settings = request.app.state.settings
-    if not twilio_signature_valid(
-        settings.twilio_auth_token, _signed_url(request), params, request.headers.get("X-Twilio-Signature")
-    ):
+    params = await _signed_twilio_params(request)
+    if params is None:
         log.warning("twilio inbound webhook refused: bad signature")
         return Response(status_code=403)
     sid, sender = params.get("MessageSid") or params.get("SmsSid"), params.get("From")
