@@ -37,9 +37,13 @@ from notifications.tokens import TOKEN_PATTERN, hash_token
 
 Outcome = Literal["accepted", "retry", "permanent", "ambiguous"]
 
+# The SDKs log every request's parameters (phone numbers, addresses) at INFO: keep them at WARNING
+# in every process that loads this module, whatever level the root logger is given.
+SDK_REQUEST_LOGGERS = ("twilio.http_client", "twilio.async_http_client", "python_http_client")
+for _name in SDK_REQUEST_LOGGERS:
+    logging.getLogger(_name).setLevel(logging.WARNING)
 _quiet = logging.getLogger("vnotify.providers.sdk")
 _quiet.setLevel(logging.WARNING)
-logging.getLogger("python_http_client").setLevel(logging.WARNING)
 
 # Twilio error codes that will never succeed for this message, with our reason for each.
 TWILIO_PERMANENT = {

@@ -35,6 +35,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
+import notifications.providers  # noqa: F401  (silences the SDKs' request logs, as in production)
 from simulate.emulators import EmulatorSettings, run_in_thread
 from simulate.emulators.core import Exchange
 

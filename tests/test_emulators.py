@@ -34,6 +34,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
+import notifications.providers  # noqa: F401  (silences the SDKs' request logs, as in production)
 from simulate.emulators import EmulatorSettings, run_in_process, run_in_thread
 from simulate.emulators.core import FaultInjector
 from simulate.emulators.server import RunningServer
@@ -289,6 +290,15 @@ def test_twilio_date_sent_filters(emulator):
     assert [m.sid for m in client.messages.list(date_sent_before=tomorrow)] == [message.sid]
     assert client.messages.list(date_sent_after=tomorrow) == []
     assert [m.sid for m in client.messages.list(date_sent=today.date())] == [message.sid]
+
+
+def test_sdk_request_logs_never_carry_the_number(emulator, caplog):
+    """Twilio's HTTP client logs each request's query (the victim's number) at INFO."""
+    client = twilio_client(emulator.base_url)
+    sms(client)
+    with caplog.at_level(logging.DEBUG):
+        client.messages.list(to="+15558675310")
+    assert not [r for r in caplog.records if "+1555867" in r.getMessage()]
 
 
 @pytest.mark.parametrize(
