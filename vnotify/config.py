@@ -153,7 +153,49 @@ class Experiment(_Strict):
 
 
 class Survey(_Strict):
+    """Both arms are invited the same number of days after their report (the holdout's first contact)."""
+
     delay_days: int = Field(default=14, ge=1, le=120)
+    # One reminder this many days after an invitation left unopened; None sends no reminder.
+    reminder_after_days: int | None = Field(default=4, ge=1, le=60)
+    # Invitations go only to victims reported on or after this many days before today (so a first
+    # run on years of history does not survey people about reports long past).
+    max_report_age_days: int = Field(default=45, ge=1, le=365)
+
+
+# Outcome names the evaluation knows (results.json `name`s); binary ones first, then the ratings.
+BINARY_OUTCOMES = (
+    "responded",
+    "prefers_text",
+    "prefers_email",
+    "prefers_letter",
+    "prefers_phone",
+    "likely_to_call",
+    "trusts_police",
+)
+RATING_OUTCOMES = ("service_rating", "trust_rating")
+
+
+class Evaluation(_Strict):
+    """What the evaluation reports and how strictly: Holm over the primary outcomes, BH over the rest."""
+
+    primary_outcomes: list[str] = Field(
+        default_factory=lambda: ["prefers_text", "likely_to_call", "service_rating", "trusts_police"],
+        min_length=1,
+    )
+    alpha: float = Field(default=0.05, gt=0, lt=0.5)
+    srm_alarm_p: float = Field(default=0.001, gt=0, lt=0.05)
+    min_cell: int = Field(default=10, ge=1)  # subgroup cells smaller than this are suppressed
+    power: float = Field(default=0.8, gt=0.5, lt=1)
+
+    @field_validator("primary_outcomes")
+    @classmethod
+    def _known_outcomes(cls, value: list[str]) -> list[str]:
+        known = (*BINARY_OUTCOMES, *RATING_OUTCOMES)
+        for name in value:
+            if name not in known:
+                raise ValueError(f"{name!r} is not an outcome; choose from {', '.join(known)}")
+        return value
 
 
 class SqlExtract(_Strict):
@@ -190,6 +232,7 @@ class AgencyConfig(_Strict):
     eligibility: Eligibility = Eligibility()
     experiment: Experiment
     survey: Survey = Survey()
+    evaluation: Evaluation = Evaluation()
     extract: Extract = Extract()
 
     @field_validator("divisions")
