@@ -28,10 +28,12 @@ from warehouse.transform import transform
 ANALYST = "vnotify_analyst"
 AS_OF = "2025-03-20T12:00:00+00:00"
 MARTS = {
+    "agg_division_monthly_outcomes",
     "agg_monthly_kpis",
     "dim_offense_codes",
     "dim_reports",
     "fct_eligibility_decisions",
+    "fct_evaluation_victims",
     "fct_experiment_assignments",
     "fct_notifications",
 }

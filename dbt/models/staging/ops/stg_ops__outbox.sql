@@ -1,2 +1,13 @@
-select outbox_id, victim_key, report_number, kind, channel, state, created_at, updated_at
+-- The outbox without addresses, tokens or payloads: what was sent, when, and how it ended.
+select
+    outbox_id,
+    victim_key,
+    report_number,
+    kind,
+    channel,
+    state,
+    delivery_status,
+    created_at,
+    sent_at,
+    updated_at
 from {{ source('ops', 'outbox') }}

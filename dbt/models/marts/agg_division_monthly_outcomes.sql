@@ -1,0 +1,40 @@
+-- Administrative outcomes per division per month of report, for the staged-rollout comparison:
+-- how often someone called the department again about a report after it was filed.
+with
+
+reports as (
+    select * from {{ ref('dim_reports') }}
+    where not is_deleted
+),
+
+calls as (
+    select * from {{ ref('stg_rms__cad_calls') }}
+    where report_number is not null
+),
+
+divisions as (
+    select * from {{ ref('stg_config__divisions') }}
+),
+
+followups as (
+    -- A call about a report that came in after the report was filed (the first call made it).
+    select reports.report_number, count(*)::int as followup_calls
+    from calls
+    inner join reports on calls.report_number = reports.report_number
+    where calls.received_at > reports.reported_at + interval '1 hour'
+    group by reports.report_number
+)
+
+select
+    reports.division_code,
+    reports.reported_month,
+    coalesce(date_trunc('month', divisions.go_live_date)::date <= reports.reported_month, false) as is_live,
+    divisions.go_live_date,
+    count(*)::int as reports,
+    coalesce(sum(followups.followup_calls), 0)::int as followup_calls,
+    round(100.0 * coalesce(sum(followups.followup_calls), 0) / count(*), 4) as followup_calls_per_100_reports
+from reports
+left join followups on reports.report_number = followups.report_number
+left join divisions on reports.division_code = divisions.division_code
+where reports.division_code is not null
+group by reports.division_code, reports.reported_month, divisions.go_live_date
