@@ -13,7 +13,8 @@ import re
 
 import pytest
 
-PHONE = re.compile(r"(?<![\w/])\+?1?[ .-]?\(?[2-9]\d{2}\)?[ .-]?\d{3}[ .-]?\d{4}(?!\d)")
+# Bounded by non-word characters on both sides, so random ids (UUIDs in URLs) are not numbers.
+PHONE = re.compile(r"(?<![\w/])\+?1?[ .-]?\(?[2-9]\d{2}\)?[ .-]?\d{3}[ .-]?\d{4}(?!\w)")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 # The agency's own published numbers and sender address are not personal data.
 PUBLIC = re.compile(r"555-?01[01]\d|55501[01]\d|victim-services@svpd\.example\.org")
