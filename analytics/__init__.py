@@ -1,0 +1,1 @@
+"""Evaluation of the randomized notification program: statistics, results and the report."""
