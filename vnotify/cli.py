@@ -8,10 +8,12 @@ from vnotify.commands import (
     config_cmd,
     db_cmd,
     demo_cmd,
+    evaluate_cmd,
     ingest_cmd,
     send_cmd,
     serve_cmd,
     simulate_cmd,
+    surveys_cmd,
     transform_cmd,
 )
 from vnotify.commands.emulate_cmd import emulate
@@ -26,12 +28,14 @@ app = typer.Typer(
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(simulate_cmd.app, name="simulate")
+app.add_typer(surveys_cmd.app, name="surveys")
 app.command("ingest")(ingest_cmd.ingest)
 app.command("transform")(transform_cmd.transform)
 app.command("demo")(demo_cmd.demo)
 app.command("emulate")(emulate)
 app.command("send")(send_cmd.send)
 app.command("serve")(serve_cmd.serve)
+app.command("evaluate")(evaluate_cmd.evaluate)
 
 
 if __name__ == "__main__":
