@@ -581,7 +581,14 @@ def rollout_from_panel(panel: pd.DataFrame | None, plan: EvaluationPlan) -> dict
     )
     did, reason = _attempt(
         lambda: stats.difference_in_differences(
-            frame, ROLLOUT_OUTCOME, "is_early", "month", "division_code", early_start.to_timestamp()
+            frame,
+            ROLLOUT_OUTCOME,
+            "is_early",
+            "month",
+            "division_code",
+            early_start.to_timestamp(),
+            comparison_start=others_start.to_timestamp(),
+            alpha=plan.alpha,
         )
     )
     if did is None:

@@ -270,3 +270,43 @@ def test_columns_are_the_documented_ones():
         "wrote_free_text",
     }
     assert np.isnan(prepare(make_frame(50, seed=0))["service_rating"]).any()
+
+
+def _panel(effect: float, seed: int = 0) -> pd.DataFrame:
+    """Four divisions, 12 months; WEST live from month 4, the rest from month 10."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for division, go_live in (
+        ("WEST", "2025-04-01"),
+        ("MID", "2025-10-01"),
+        ("SOUTH", "2025-10-01"),
+        ("EAST", "2025-10-01"),
+    ):
+        level = rng.normal(10, 1)
+        for month in pd.date_range("2025-01-01", periods=12, freq="MS"):
+            live = month >= pd.Timestamp(go_live)
+            rate = level + rng.normal(0, 0.3) + (effect if live else 0.0)
+            rows.append(
+                {
+                    "division_code": division,
+                    "reported_month": month.date(),
+                    "go_live_date": pd.Timestamp(go_live).date(),
+                    "followup_calls_per_100_reports": rate,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_staged_rollout_recovers_a_planted_drop_and_is_labelled_observational():
+    from analytics.evaluation import rollout_from_panel
+
+    rollout = rollout_from_panel(_panel(effect=-3.0), PLAN)
+    assert rollout["label"] == "observational" and rollout["insufficient"] is None
+    assert rollout["early_division"] == "WEST" and rollout["treatment_start"] == "2025-04"
+    low, high = rollout["ci"]
+    assert low <= -3.0 <= high
+    assert {p["relative_month"] for p in rollout["event_study"]} >= {-3, 0, 5}
+    assert rollout_from_panel(None, PLAN)["insufficient"]
+    assert rollout_from_panel(_panel(0.0).assign(go_live_date=pd.Timestamp("2025-04-01").date()), PLAN)[
+        "insufficient"
+    ]
