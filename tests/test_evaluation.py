@@ -310,3 +310,33 @@ def test_staged_rollout_recovers_a_planted_drop_and_is_labelled_observational():
     assert rollout_from_panel(_panel(0.0).assign(go_live_date=pd.Timestamp("2025-04-01").date()), PLAN)[
         "insufficient"
     ]
+
+
+def test_figures_by_the_numbers_are_ratios_of_sums_not_means_of_rates():
+    from analytics.evaluation import kpis_from_monthly
+
+    monthly = pd.DataFrame(
+        {
+            "reported_month": pd.to_datetime(["2025-03-01", "2025-04-01"]),
+            "victims": [1500, 1600],
+            "victims_notified": [1000, 1400],
+            "share_notified_by_email": [0.6, 0.5],
+            "unsubscribe_rate": [0.0, 1 / 1400],
+            "delivery_rate": [0.99, 0.98],
+            "email_open_rate": [0.9, 0.92],
+            "messages_sent": [1600, 2100],
+            "messages_delivered": [1584, 2058],
+            "emails_sent": [600, 700],
+            "emails_opened": [540, 644],
+            "victims_unsubscribed": [0, 1],
+        }
+    )
+    kpis = kpis_from_monthly(monthly)
+    assert [row["month"] for row in kpis["monthly"]] == ["2025-03", "2025-04"]
+    totals = kpis["totals"]
+    assert totals["victims_notified"] == 2400 and totals["victims_notified_per_month"] == 1200
+    assert totals["email_open_rate"] == pytest.approx((540 + 644) / 1300)
+    assert totals["email_share"] == pytest.approx((600 + 700) / 2400)
+    assert totals["unsubscribe_rate"] == pytest.approx(1 / 2400)
+    assert totals["delivery_rate"] == pytest.approx((1584 + 2058) / 3700)
+    assert kpis_from_monthly(None)["insufficient"]
