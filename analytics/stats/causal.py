@@ -204,6 +204,9 @@ def ipw_difference(
     for mask, group in ((arm, "Group A (notified)"), (~arm, "Group B (holdout)")):
         if not responded_[mask].any():
             raise InsufficientData(f"nobody in {group} responded")
+    answers = outcome[responded_]
+    if np.all(answers == answers[0]):
+        raise InsufficientData("every answer is the same, so the weighted difference has no variance")
 
     design = np.column_stack([np.ones(y.shape[0]), arm.astype(float), covariates])
     _, fitted, information = response_propensity(design, responded_, ridge)
