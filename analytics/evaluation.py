@@ -534,7 +534,7 @@ def kpis_from_monthly(monthly: pd.DataFrame | None) -> dict:
     totals = {
         "victims": int(monthly["victims"].sum()),
         "victims_notified": notified,
-        "victims_notified_per_month": _num(
+        "victims_notified_per_month": round(
             notified / max(1, int((monthly["victims_notified"] > 0).sum())), 1
         ),
         "email_open_rate": ratio("emails_opened", "emails_sent"),
