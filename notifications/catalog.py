@@ -54,6 +54,30 @@ _EN: dict[str, str] = {
     "sms.link_intro": "Details, next steps and who to call:",
     "sms.link_intro_no_offense": "Details of your report, next steps and who to call:",
     "sms.stop": "Reply STOP to cancel.",
+    # Survey invitation and reminder (both arms). Group B's invitation is the first message they
+    # get from us, so only the `*.notified` sentences (Group A only) may mention an earlier one.
+    "survey_invite.subject": "A 1-minute survey from {agency}",
+    "survey_invite.heading": "Tell us about your experience",
+    "survey_invite.notified": "We recently sent you information about your report.",
+    "survey_invite.ask": (
+        "{agency} would like to hear about your experience after your recent report. Would you take "
+        "a 1-minute survey? Every question is optional, and your answers are kept confidential."
+    ),
+    "survey_invite.button": "Take the 1-minute survey",
+    "survey_reminder.subject": "Reminder: a 1-minute survey from {agency}",
+    "survey_reminder.heading": "There is still time to answer",
+    "survey_reminder.intro": (
+        "We recently invited you to a 1-minute survey about your experience after your recent report "
+        "to {agency}. There is still time to answer. Every question is optional, and your answers "
+        "are kept confidential."
+    ),
+    # Survey texts: GSM-7 only, like every SMS string ({department} is folded to GSM-7).
+    "survey_sms.notified": "We recently sent you details of your report.",
+    "survey_sms.ask": (
+        "{department} would like to hear about your recent report. Would you take a 1-minute survey?"
+    ),
+    "survey_sms.reminder": "Our 1-minute survey about your recent report is still open:",
+    "survey_sms.stop": "Text STOP to cancel.",
     # The victim pages (web/templates): message page, invalid link, unsubscribe, survey.
     "page.language_name": "English",  # this language's name, written in it (language switch)
     "page.language_nav": "Language",
@@ -77,7 +101,7 @@ _EN: dict[str, str] = {
     "unsubscribe.questions": "If you need information about your report, call {phone}.",
     "survey.title": "How did we do?",
     "survey.intro": (
-        "{agency} would like to know how to serve you better. The survey takes about two minutes. "
+        "{agency} would like to know how to serve you better. The survey takes about a minute. "
         "Every question is optional, and your answers are kept confidential."
     ),
     "survey.preferred_legend": (
@@ -172,6 +196,30 @@ _ES: dict[str, str] = {
     # Twilio honours STOP by default; ALTO must be added to the Messaging Service's Advanced
     # Opt-Out keywords (and is honoured by our own reply handling: see STOP_KEYWORDS).
     "sms.stop": "Responda STOP o ALTO para cancelar.",
+    "survey_invite.subject": "Una encuesta de 1 minuto de {agency}",
+    "survey_invite.heading": "Cuéntenos su experiencia",
+    "survey_invite.notified": "Hace poco le enviamos información sobre su reporte.",
+    "survey_invite.ask": (
+        "{agency} quiere saber cómo fue su experiencia después de su reporte reciente. ¿Nos ayuda "
+        "con una encuesta de 1 minuto? Todas las preguntas son opcionales y sus respuestas son "
+        "confidenciales."
+    ),
+    "survey_invite.button": "Contestar la encuesta de 1 minuto",
+    "survey_reminder.subject": "Recordatorio: una encuesta de 1 minuto de {agency}",
+    "survey_reminder.heading": "Todavía puede contestar",
+    "survey_reminder.intro": (
+        "Hace poco le invitamos a una encuesta de 1 minuto sobre su experiencia después de su "
+        "reporte reciente ante {agency}. Todavía puede contestarla. Todas las preguntas son "
+        "opcionales y sus respuestas son confidenciales."
+    ),
+    # á, í, ó and ú are not GSM-7 (see sms.greeting): the wording avoids them.
+    "survey_sms.notified": "Hace poco le enviamos los detalles de su reporte.",
+    "survey_sms.ask": (
+        "{department} quiere saber de su experiencia con su reporte reciente. "
+        "¿Nos ayuda con una encuesta de 1 minuto?"
+    ),
+    "survey_sms.reminder": "Nuestra encuesta de 1 minuto sobre su reporte reciente sigue abierta:",
+    "survey_sms.stop": "Escriba STOP o ALTO para cancelar.",
     "page.language_name": "Español",
     "page.language_nav": "Idioma",
     "page.emergency": "Si está en peligro, llame al 911.",
@@ -197,7 +245,7 @@ _ES: dict[str, str] = {
     "unsubscribe.questions": "Si necesita información sobre su reporte, llame al {phone}.",
     "survey.title": "¿Cómo lo hicimos?",
     "survey.intro": (
-        "{agency} quiere saber cómo atenderle mejor. La encuesta toma unos dos minutos. "
+        "{agency} quiere saber cómo atenderle mejor. La encuesta toma más o menos un minuto. "
         "Todas las preguntas son opcionales y sus respuestas son confidenciales."
     ),
     "survey.preferred_legend": (
@@ -250,6 +298,10 @@ _ES: dict[str, str] = {
 }
 
 STRINGS: Final = MappingProxyType({"en": MappingProxyType(_EN), "es": MappingProxyType(_ES)})
+
+# Sentences only Group A's survey messages may carry: they mention the first notice, which the
+# holdout (Group B) never received. A test renders Group B's messages and looks for each.
+ARM_A_ONLY_KEYS: Final = ("survey_invite.notified", "survey_sms.notified")
 
 MONTHS: Final = MappingProxyType(
     {

@@ -23,11 +23,24 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from notifications import outbox
+from notifications import outbox, surveys
 from notifications.events import insert_event
-from notifications.message import Notification, notification_from_outbox
+from notifications.message import (
+    SURVEY_KINDS,
+    Notification,
+    SurveyMessage,
+    notification_from_outbox,
+    survey_message_from_outbox,
+)
 from notifications.providers import Email, SendGridEmail, SendResult, TwilioSms
-from notifications.render import render_email, render_sms, unsubscribe_url
+from notifications.render import (
+    RenderedEmail,
+    render_email,
+    render_sms,
+    render_survey_email,
+    render_survey_sms,
+    unsubscribe_url,
+)
 from notifications.tokens import hash_token, new_token
 from notifications.window import closes_at, is_open, next_opening
 from vnotify.config import AgencyConfig
@@ -140,6 +153,10 @@ def notification_for(row: outbox.ClaimedRow) -> Notification:
     return notification_from_outbox(vars(row))
 
 
+def survey_message_for(row: outbox.ClaimedRow) -> SurveyMessage:
+    return survey_message_from_outbox(vars(row))
+
+
 def _worker_name(index: int) -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{index}:{uuid.uuid4().hex[:6]}"
 
@@ -155,10 +172,13 @@ class Dispatcher:
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(UTC),
         on_step: StepHook | None = None,
         seed: int | None = None,
+        kinds: tuple[str, ...] | None = None,
     ) -> None:
         self.url = url
         self.config = config
         self.channels = channels
+        # Only these kinds are claimed (None: every kind in the outbox).
+        self.kinds = kinds
         self.settings = settings or DispatchSettings()
         self.clock = clock
         self.on_step = on_step or (lambda step, outbox_id: None)
@@ -243,7 +263,7 @@ class Dispatcher:
             if is_open_now:
                 wanted = self._take_budget(self.settings.batch_size)
                 if wanted:
-                    rows = self._claim(conn, worker, wanted)
+                    rows = self._claim(conn, worker, wanted, summary)
             if rows:
                 idle_rounds = 0
                 summary.claimed += len(rows)
@@ -260,24 +280,52 @@ class Dispatcher:
         if self._budget is not None and self._budget <= 0:
             return False
         row = conn.execute(
-            "SELECT count(*) FROM ops.outbox WHERE state IN ('pending', 'retry', 'sending', 'unknown')"
+            """
+            SELECT count(*) FROM ops.outbox
+            WHERE state IN ('pending', 'retry', 'sending', 'unknown')
+              AND (%(kinds)s::text[] IS NULL OR kind = ANY(%(kinds)s::text[]))
+            """,
+            {"kinds": list(self.kinds) if self.kinds is not None else None},
         ).fetchone()
         return bool(row and row[0])
 
     def _claim(
-        self, conn: psycopg.Connection, worker: str, wanted: int
+        self, conn: psycopg.Connection, worker: str, wanted: int, summary: DispatchSummary
     ) -> list[tuple[outbox.ClaimedRow, str]]:
-        """Claim rows and store the hashes of the tokens their messages will carry, in one commit."""
+        """Claim rows and store the hashes of the tokens their messages will carry, in one commit.
+
+        A survey message's token goes on its invitation (surveys.issue_links); one whose
+        invitation was opened or completed meanwhile is not sent (`survey_already_opened`)."""
+        link_days = self.config.agency.message_link_days
         with conn.transaction():
             conn.execute("SET LOCAL synchronous_commit = on")
-            rows = outbox.claim(conn, worker, wanted, self.settings.lease_seconds, self.channels.enabled())
+            rows = outbox.claim(
+                conn, worker, wanted, self.settings.lease_seconds, self.channels.enabled(), self.kinds
+            )
             tokens = [(row, new_token()) for row in rows]
             outbox.record_tokens(
                 conn,
-                [(hash_token(token), row.outbox_id, row.attempts) for row, token in tokens],
-                self.config.agency.message_link_days,
+                [
+                    (hash_token(token), row.outbox_id, row.attempts)
+                    for row, token in tokens
+                    if row.kind not in SURVEY_KINDS
+                ],
+                link_days,
             )
+            survey_rows = [
+                (row.outbox_id, row.invitation_id, row.kind, row.attempts, token)
+                for row, token in tokens
+                if row.kind in SURVEY_KINDS
+            ]
+            linked = surveys.issue_links(conn, survey_rows, link_days)
+            for outbox_id, *_ in survey_rows:
+                if outbox_id not in linked:
+                    outbox.mark_failed(conn, outbox_id, "survey_already_opened")
+                    summary.outcomes["survey_already_opened"] += 1
             self.on_step("before_claim_commit", rows[0].outbox_id if rows else 0)
+        tokens = [
+            (row, token) for row, token in tokens if row.kind not in SURVEY_KINDS or row.outbox_id in linked
+        ]
         for row, _ in tokens:
             self.on_step("after_claim_commit", row.outbox_id)
         if len(rows) < wanted:
@@ -323,17 +371,26 @@ class Dispatcher:
             summary.outcomes[result.outcome] += 1
             self.on_step("recorded", row.outbox_id)
 
+    def _sms_body(self, row: outbox.ClaimedRow, token: str) -> str:
+        if row.kind in SURVEY_KINDS:
+            return render_survey_sms(survey_message_for(row), self.config, token).body
+        return render_sms(notification_for(row), self.config, token).body
+
+    def _email(self, row: outbox.ClaimedRow, token: str) -> RenderedEmail:
+        if row.kind in SURVEY_KINDS:
+            return render_survey_email(survey_message_for(row), self.config, token)
+        return render_email(notification_for(row), self.config, token)
+
     def _call_provider(
         self, row, token: str, sms: TwilioSms | None, email: SendGridEmail | None
     ) -> SendResult:
-        notification = notification_for(row)
         if limiter := self.limiters.get(row.channel):
             limiter.wait()
         if row.channel == "sms":
             assert sms is not None
-            return sms.send(row.address, render_sms(notification, self.config, token).body)
+            return sms.send(row.address, self._sms_body(row, token))
         assert email is not None
-        rendered = render_email(notification, self.config, token)
+        rendered = self._email(row, token)
         return email.send(
             Email(
                 to=row.address,

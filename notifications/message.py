@@ -105,6 +105,42 @@ def notification_from_outbox(columns: Mapping[str, Any]) -> Notification:
     )
 
 
+SURVEY_KINDS = ("survey", "survey_reminder")
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyMessage:
+    """A survey invitation or its reminder: who it greets, in which language, for which arm.
+
+    Group B (the holdout) never heard from us before the invitation, so the arm decides whether
+    the invitation may mention the first notice. The name stays out of `repr` (see Notification).
+    """
+
+    kind: str
+    arm: str
+    first_name: str | None = field(repr=False)
+    language: str | None
+    division_code: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in SURVEY_KINDS:
+            raise ValueError(f"not a survey message kind: {self.kind!r}")
+        if self.arm not in ("A", "B"):
+            raise ValueError(f"not an experiment arm: {self.arm!r}")
+
+
+def survey_message_from_outbox(columns: Mapping[str, Any]) -> SurveyMessage:
+    """The survey message as queued in `ops.outbox` (kind, language and the payload)."""
+    payload = columns["payload"] or {}
+    return SurveyMessage(
+        kind=columns["kind"],
+        arm=payload["arm"],
+        first_name=payload.get("first_name"),
+        language=columns["language"],
+        division_code=payload.get("division_code"),
+    )
+
+
 OFFENSE_TEXTS_CSV = Path(__file__).resolve().parents[1] / "dbt" / "seeds" / "offense_explanations.csv"
 
 

@@ -48,6 +48,7 @@ class ClaimedRow:
     payload: dict
     attempts: int
     lease_until: dt.datetime
+    invitation_id: int | None = None  # survey kinds: the invitation the message links to
 
 
 def enqueue_due(conn: psycopg.Connection, kind: str = "initial") -> dict[str, int]:
@@ -89,13 +90,16 @@ def claim(
     limit: int,
     lease_seconds: float,
     channels: tuple[str, ...],
+    kinds: tuple[str, ...] | None = None,
 ) -> list[ClaimedRow]:
-    """Take up to `limit` due rows for this worker; the caller commits before calling a provider."""
+    """Take up to `limit` due rows (of `kinds`, else any kind) for this worker; the caller commits
+    before calling a provider."""
     rows = conn.execute(
         """
         WITH picked AS (
           SELECT outbox_id FROM ops.outbox
           WHERE state IN ('pending', 'retry') AND next_attempt_at <= now() AND channel = ANY(%(channels)s)
+            AND (%(kinds)s::text[] IS NULL OR kind = ANY(%(kinds)s::text[]))
           ORDER BY next_attempt_at, outbox_id
           LIMIT %(limit)s
           FOR UPDATE SKIP LOCKED
@@ -107,9 +111,15 @@ def claim(
         FROM picked
         WHERE o.outbox_id = picked.outbox_id
         RETURNING o.outbox_id, o.victim_key, o.report_number, o.kind, o.channel, o.address, o.language,
-                  o.payload, o.attempts, o.lease_until
+                  o.payload, o.attempts, o.lease_until, o.invitation_id
         """,
-        {"channels": list(channels), "limit": limit, "worker": worker, "lease": lease_seconds},
+        {
+            "channels": list(channels),
+            "kinds": list(kinds) if kinds is not None else None,
+            "limit": limit,
+            "worker": worker,
+            "lease": lease_seconds,
+        },
     ).fetchall()
     return [ClaimedRow(*row) for row in rows]
 
@@ -281,8 +291,18 @@ def provider_event_for(conn: psycopg.Connection, outbox_id: int, attempt: int | 
     return row[0] if row else None
 
 
-def counts(conn: psycopg.Connection) -> dict[str, int]:
-    return dict(conn.execute("SELECT state, count(*) FROM ops.outbox GROUP BY state").fetchall())
+def counts(conn: psycopg.Connection, kinds: tuple[str, ...] | None = None) -> dict[str, int]:
+    """Rows per state, of `kinds` only when given."""
+    return dict(
+        conn.execute(
+            """
+            SELECT state, count(*) FROM ops.outbox
+            WHERE %(kinds)s::text[] IS NULL OR kind = ANY(%(kinds)s::text[])
+            GROUP BY state
+            """,
+            {"kinds": list(kinds) if kinds is not None else None},
+        ).fetchall()
+    )
 
 
 def as_payload(mapping: dict) -> Jsonb:

@@ -1,7 +1,7 @@
 """Turn a notification into an email (HTML and text parts) or an SMS body.
 
-Templates are named `{kind}.{channel}.{format}.j2` so later kinds (survey_invite,
-status_update, reporting_party) sit beside `initial`. HTML templates are autoescaped, text
+Templates are named `{kind}.{channel}.{format}.j2`: `initial`, and `survey` and `survey_reminder`
+beside it (later kinds such as status_update or reporting_party would sit there too). HTML templates are autoescaped, text
 templates are not, and an undefined variable is an error rather than an empty string.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -18,7 +18,13 @@ from typing import Literal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
 from notifications import catalog
-from notifications.message import Notification, clean_text, message_items, message_language
+from notifications.message import (
+    Notification,
+    SurveyMessage,
+    clean_text,
+    message_items,
+    message_language,
+)
 from notifications.segments import SegmentCount, count_segments, gsm7_fold, is_gsm7
 from notifications.tokens import URL_SAFE
 from vnotify.config import AgencyConfig
@@ -166,6 +172,34 @@ def _truncated_name(name: str, before: str, after: str) -> str | None:
     )
 
 
+def _fitted_sms(
+    template: Template, attempts: Sequence[tuple[dict, bool]], name: str, language: str, kind: str
+) -> RenderedSms:
+    """The first of `attempts` (a context, and whether to greet by name) that fits two segments.
+
+    An attempt with the name tries the whole name, then the name cut as little as needed; it is
+    skipped when there is no name. The link and the STOP line are in every attempt.
+    """
+    for context, with_name in attempts:
+        if not with_name:
+            body = template.render(context, name="")
+            if count := _fits(body):
+                return RenderedSms(body, language, count)
+            continue
+        if not name:
+            continue
+        before, _, after = template.render(context, name=_NAME_SLOT).partition(_NAME_SLOT)
+        if count := _fits(before + name + after):
+            return RenderedSms(before + name + after, language, count)
+        short = _truncated_name(name, before, after)
+        if short and (count := _fits(before + short + after)):
+            return RenderedSms(before + short + after, language, count)
+    raise SmsTooLong(
+        f"the {kind} SMS exceeds {SMS_MAX_SEGMENTS} segments however it is shortened: "
+        "shorten agency.portal_base_url or agency.short_name"
+    )
+
+
 def render_sms(notification: Notification, config: AgencyConfig, token: str) -> RenderedSms:
     """A text message of at most two segments, in the victim's language when offered.
 
@@ -184,22 +218,72 @@ def render_sms(notification: Notification, config: AgencyConfig, token: str) -> 
         "offense": offense,
     }
     name = gsm7_fold(clean_text(notification.first_name))
-    if name:
-        before, _, after = template.render(context, name=_NAME_SLOT).partition(_NAME_SLOT)
-        count = _fits(before + name + after)
-        if count:
-            return RenderedSms(before + name + after, language, count)
-        short = _truncated_name(name, before, after)
-        if short and (count := _fits(before + short + after)):
-            return RenderedSms(before + short + after, language, count)
-    for without_offense in (False, True):
-        if without_offense and not offense:
-            break
-        body = template.render(context, name="", offense="" if without_offense else offense)
-        count = _fits(body)
-        if count:
-            return RenderedSms(body, language, count)
-    raise SmsTooLong(
-        f"the {notification.kind} SMS exceeds {SMS_MAX_SEGMENTS} segments even without name and "
-        "offense: shorten agency.portal_base_url or agency.short_name"
-    )
+    attempts = [(context, True), (context, False)]
+    if offense:
+        attempts.append(({**context, "offense": ""}, False))
+    return _fitted_sms(template, attempts, name, language, notification.kind)
+
+
+# -- surveys ------------------------------------------------------------------------------------
+
+
+def survey_url(config: AgencyConfig, token: str) -> str:
+    """The survey page of one invitation."""
+    return f"{_portal(config)}/s/{_checked(token)}"
+
+
+def survey_paragraphs(message: SurveyMessage, strings: Mapping[str, str], agency: str) -> list[str]:
+    """What a survey email says between greeting and link, by kind and arm.
+
+    Only Group A's invitation mentions the first notice: for Group B (the holdout) the invitation
+    is the first message from us. The reminder mentions only the invitation, which both received.
+    """
+    if message.kind == "survey_reminder":
+        return [strings["survey_reminder.intro"].format(agency=agency)]
+    ask = strings["survey_invite.ask"].format(agency=agency)
+    return [strings["survey_invite.notified"], ask] if message.arm == "A" else [ask]
+
+
+def render_survey_email(message: SurveyMessage, config: AgencyConfig, token: str) -> RenderedEmail:
+    """The survey invitation or reminder email (HTML and text), in the victim's language."""
+    language = message_language(message.language, config.agency.languages)
+    strings = catalog.strings(language)
+    agency = config.agency.name
+    prefix = "survey_reminder" if message.kind == "survey_reminder" else "survey_invite"
+    subject = strings[f"{prefix}.subject"].format(agency=agency)
+    context = {
+        "t": strings,
+        "language": language,
+        "subject": subject,
+        "heading": strings[f"{prefix}.heading"],
+        "agency": agency,
+        "name": clean_text(message.first_name),
+        "paragraphs": survey_paragraphs(message, strings, agency),
+        "survey_url": survey_url(config, token),
+        "unsubscribe_url": unsubscribe_url(config, token),
+        "link_days": config.agency.message_link_days,
+    }
+    html = _template(message.kind, "email", "html").render(context)
+    text = _BLANK_LINES.sub("\n\n", _template(message.kind, "email", "txt").render(context))
+    return RenderedEmail(subject=subject, html=html, text=text.strip() + "\n", language=language)
+
+
+def render_survey_sms(message: SurveyMessage, config: AgencyConfig, token: str) -> RenderedSms:
+    """The survey invitation or reminder text, at most two segments, in the victim's language.
+
+    Shortened in a fixed order: cut the greeting's name; then name the department by its short
+    name instead of its full name (folded to GSM-7); then greet without a name. The link and the
+    STOP line always stay.
+    """
+    language = message_language(message.language, config.agency.languages)
+    context = {
+        "t": catalog.strings(language),
+        "agency": config.agency.short_name,
+        "department": gsm7_fold(clean_text(config.agency.name)),
+        "notified": message.arm == "A",
+        "link": survey_url(config, token),
+    }
+    short = {**context, "department": config.agency.short_name}
+    attempts = [(context, True), (short, True), (context, False), (short, False)]
+    name = gsm7_fold(clean_text(message.first_name))
+    return _fitted_sms(_template(message.kind, "sms", "txt"), attempts, name, language, message.kind)

@@ -1,24 +1,26 @@
-"""The send step as one call: queue what is due, then dispatch it. Flows and the CLI wrap this."""
+"""The send steps as one call each: queue what is due, then dispatch it. Flows and the CLI wrap
+these: `send` for the notices dbt found due, `send_surveys` for survey invitations and reminders."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import psycopg
 
-from notifications import outbox
+from notifications import outbox, surveys
 from notifications.dispatcher import Channels, Dispatcher, DispatchSettings
-from notifications.message import Notification
+from notifications.message import SURVEY_KINDS, Notification
 from notifications.providers import (
     SendGridEmail,
     TwilioSms,
     sendgrid_settings_from_env,
     twilio_settings_from_env,
 )
-from notifications.render import render_email, render_sms
+from notifications.render import render_email, render_sms, render_survey_email, render_survey_sms
 from notifications.tokens import new_token
 from notifications.window import is_open, next_opening
 from vnotify.config import AgencyConfig
@@ -134,10 +136,112 @@ def dry_run(url: str, config: AgencyConfig, limit: int | None = None) -> SendRep
             would[row["channel"]] += 1
         report.outbox = outbox.counts(conn)
     report.would_send = dict(would)
+    report.dispatch = _window_now(config)
+    return report
+
+
+# -- surveys ------------------------------------------------------------------------------------
+
+
+@dataclass
+class SurveyReport:
+    invited: dict[str, int] = field(default_factory=dict)  # invitations queued now, per channel
+    reminded: dict[str, int] = field(default_factory=dict)  # reminders queued now, per channel
+    dispatch: dict = field(default_factory=dict)
+    outbox: dict[str, int] = field(default_factory=dict)  # survey messages per state
+    dry_run: bool = False
+    would_invite: dict[str, int] = field(default_factory=dict)
+    would_remind: dict[str, int] = field(default_factory=dict)
+    max_sms_segments: int = 0
+
+    def as_dict(self) -> dict:
+        return {
+            "dry_run": self.dry_run,
+            "invited": self.invited,
+            "reminded": self.reminded,
+            "would_invite": self.would_invite,
+            "would_remind": self.would_remind,
+            "max_sms_segments": self.max_sms_segments,
+            "dispatch": self.dispatch,
+            "outbox": self.outbox,
+        }
+
+
+def queue_surveys(url: str, config: AgencyConfig) -> tuple[dict[str, int], dict[str, int]]:
+    """Queue the invitations dbt found due, then the reminders that are due: (invited, reminded).
+
+    Each is its own transaction; queueing may run at any hour (the dispatcher keeps the window)."""
+    experiment = config.experiment.name
+    with psycopg.connect(url) as conn:
+        invited = surveys.enqueue_invitations(conn, experiment)
+    reminded: dict[str, int] = {}
+    if config.survey.reminder_after_days is not None:
+        with psycopg.connect(url) as conn:
+            reminded = surveys.enqueue_reminders(conn, experiment, config.survey.reminder_after_days)
+    return invited, reminded
+
+
+def send_surveys(
+    url: str,
+    config: AgencyConfig,
+    limit: int | None = None,
+    workers: int = 1,
+    channels: Channels | None = None,
+    settings: DispatchSettings | None = None,
+    drain: bool = False,
+    on_step=None,
+    clock: Callable[[], dt.datetime] | None = None,
+) -> SurveyReport:
+    """Queue survey invitations and reminders, then send survey messages (and only those) through
+    the outbox dispatcher: opt-outs and the send window are checked again before each one."""
+    invited, reminded = queue_surveys(url, config)
+    report = SurveyReport(invited=invited, reminded=reminded)
+    dispatcher = Dispatcher(
+        url,
+        config,
+        channels or channels_from_env(config),
+        settings,
+        rate_limits=rate_limits(config),
+        on_step=on_step,
+        clock=clock or (lambda: dt.datetime.now(dt.UTC)),
+        kinds=SURVEY_KINDS,
+    )
+    report.dispatch = dispatcher.run(limit=limit, workers=workers, drain=drain).as_dict()
+    with psycopg.connect(url) as conn:
+        report.outbox = outbox.counts(conn, SURVEY_KINDS)
+    return report
+
+
+def dry_run_surveys(url: str, config: AgencyConfig, limit: int | None = None) -> SurveyReport:
+    """What a survey run would queue and send now, changing nothing: it renders every message."""
+    report = SurveyReport(dry_run=True)
+    experiment = config.experiment.name
+    with psycopg.connect(url) as conn:
+        due = [{**row, "kind": "survey"} for row in surveys.invitations_due(conn, experiment, limit)]
+        if config.survey.reminder_after_days is not None:
+            due += [
+                {**row, "kind": "survey_reminder"}
+                for row in surveys.reminders_due(conn, experiment, config.survey.reminder_after_days, limit)
+            ]
+        report.outbox = outbox.counts(conn, SURVEY_KINDS)
+    would: dict[str, Counter] = {"survey": Counter(), "survey_reminder": Counter()}
+    for row in due[:limit] if limit else due:
+        message = surveys.message_for(row)
+        if row["channel"] == "sms":
+            rendered = render_survey_sms(message, config, new_token())
+            report.max_sms_segments = max(report.max_sms_segments, rendered.segments.segments)
+        else:
+            render_survey_email(message, config, new_token())
+        would[row["kind"]][row["channel"]] += 1
+    report.would_invite, report.would_remind = dict(would["survey"]), dict(would["survey_reminder"])
+    report.dispatch = _window_now(config)
+    return report
+
+
+def _window_now(config: AgencyConfig) -> dict:
     now = dt.datetime.now(dt.UTC)
     window = config.send_window
-    report.dispatch = {
+    return {
         "window_open": is_open(now, window.start, window.end, config.agency.zone),
         "next_opening": next_opening(now, window.start, window.end, config.agency.zone).isoformat(),
     }
-    return report

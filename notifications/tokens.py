@@ -14,9 +14,9 @@ import secrets
 TOKEN_BYTES = 32
 TOKEN_LENGTH = 43  # len(secrets.token_urlsafe(32)): 32 bytes in unpadded base64url
 
-# The message-page link in a body as the provider stores it; the dispatcher matches its copy
-# of a sent message back to our outbox row through this.
-TOKEN_PATTERN = re.compile(r"/m/(?P<token>[A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])")
+# The message-page (/m/) or survey (/s/) link in a body as the provider stores it; the
+# dispatcher matches its copy of a sent message back to our outbox row through this.
+TOKEN_PATTERN = re.compile(r"/[ms]/(?P<token>[A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])")
 URL_SAFE = re.compile(r"[A-Za-z0-9_-]+")
 
 

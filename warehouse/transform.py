@@ -68,6 +68,8 @@ def dbt_vars(
         "holdout_share": config.experiment.holdout_share,
         "experiment_start_date": config.experiment.start_date.isoformat(),
         "experiment_end_date": config.experiment.end_date.isoformat() if config.experiment.end_date else None,
+        "survey_delay_days": config.survey.delay_days,
+        "survey_max_report_age_days": config.survey.max_report_age_days,
         "as_of": as_of,
         "since_batch_id": since_batch_id,
         "divisions": [

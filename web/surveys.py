@@ -74,7 +74,9 @@ class Invitation:
 
 
 def find_invitation(conn: psycopg.Connection, token: str, lock: bool = False) -> Invitation | None:
-    """The live (unexpired) invitation a token opens, with its saved answers, or None."""
+    """The live (unexpired) invitation a token opens, with its saved answers, or None.
+
+    The invitation's own link or its reminder's (notifications/surveys.py issues both)."""
     query = """
         SELECT i.invitation_id, i.language, i.first_opened_at, i.completed_at,
                r.invitation_id IS NOT NULL AS answered, r.preferred_text, r.preferred_email,
@@ -82,12 +84,12 @@ def find_invitation(conn: psycopg.Connection, token: str, lock: bool = False) ->
                r.trust_rating, r.free_text
         FROM ops.survey_invitations AS i
         LEFT JOIN ops.survey_responses AS r USING (invitation_id)
-        WHERE i.token_hash = %s AND i.expires_at > now()
+        WHERE (i.token_hash = %(hash)s OR i.reminder_token_hash = %(hash)s) AND i.expires_at > now()
     """
     if lock:
         query += " FOR UPDATE OF i"
     with conn.cursor(row_factory=dict_row) as cur:
-        row = cur.execute(query, (hash_token(token),)).fetchone()
+        row = cur.execute(query, {"hash": hash_token(token)}).fetchone()
     if row is None:
         return None
     answers = {column: row[column] for column in ANSWER_COLUMNS} if row["answered"] else {}
