@@ -46,10 +46,11 @@ def nice_step(span: float, max_ticks: int = 6) -> float:
 
 def step_decimals(step: float) -> int:
     """How many decimals print every multiple of `step` exactly (0.25 → 2, 5 → 0)."""
-    for decimals in range(0, 12):
+    first = max(0, -math.floor(math.log10(abs(step))))
+    for decimals in range(first, first + 4):
         if abs(round(step, decimals) - step) <= abs(step) * 1e-9:
             return decimals
-    return 12
+    return first + 4
 
 
 def nice_ticks(low: float, high: float, max_ticks: int = 6) -> list[float]:

@@ -298,11 +298,11 @@ def as_dict(value: object) -> dict[str, Any]:
 
 def srm_view(srm: Mapping[str, Any]) -> dict[str, Any]:
     """Sample-ratio check: counts, shares and the plain verdict."""
-    n_a, n_b = srm.get("n_a"), srm.get("n_b")
+    n_a, n_b, planned = srm.get("n_a"), srm.get("n_b"), srm.get("planned_share_b")
     counts = f"Group A (notified) has {fmt_int(n_a)} victims and Group B (holdout) {fmt_int(n_b)}"
     shares = (
         f"{fmt_pct(srm.get('observed_share_b'), 2)} in the holdout against a planned "
-        f"{fmt_pct(srm.get('planned_share_b'), 1)}"
+        f"{fmt_pct(planned, 0 if is_number(planned) and float(planned * 100).is_integer() else 2)}"
     )
     p_value = srm.get("p_value")
     if srm.get("alarm") is True:
