@@ -60,7 +60,7 @@ def nice_ticks(low: float, high: float, max_ticks: int = 6) -> list[float]:
     low, high = min(low, high), max(low, high)
     if high - low <= max(abs(low), abs(high)) * 1e-9 or high - low < 1e-12:
         # A single value (or a tiny interval): widen so the axis still reads sensibly.
-        pad = abs(low) * 0.1 if low else 1.0
+        pad = abs(low) * 0.1 if abs(low) >= 1e-12 else 1.0  # around zero, a unit either side
         low, high = low - pad, high + pad
     step = nice_step(high - low, max_ticks)
     decimals = step_decimals(step) + 1

@@ -686,8 +686,11 @@ def report_context(results: Mapping[str, Any]) -> dict[str, Any]:
         "agency": str(results.get("agency") or "Agency not named"),
         "experiment": str(results.get("experiment") or "unnamed experiment"),
         "generated_at": str(results.get("generated_at") or MISSING),
-        "first_report": str(period.get("first_report") or MISSING),
-        "last_report": str(period.get("last_report") or MISSING),
+        "period": (
+            f"Reports from {period['first_report']} to {period['last_report']}"
+            if period.get("first_report") and period.get("last_report")
+            else ""
+        ),
         "alpha": fmt_num(alpha, 2),
         "confidence": f"{fmt_num((1 - alpha) * 100, 0)}%",
         "primary_labels": ", ".join(primary) if primary else "none named",

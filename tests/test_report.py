@@ -173,7 +173,12 @@ def test_print_styles_break_sections_and_keep_charts_whole(html: str) -> None:
 
 def test_the_title_names_agency_experiment_and_time(page: Page) -> None:
     text = page.visible_text
-    for expected in ("Sonora Vista Police Department", "victim-followup-2025", "2026-11-28T12:00:00+00:00"):
+    for expected in (
+        "Sonora Vista Police Department",
+        "victim-followup-2025",
+        "2026-11-28T12:00:00+00:00",
+        "Reports from 2025-03-03 to 2025-11-30",
+    ):
         assert expected in text
 
 
@@ -342,6 +347,7 @@ def test_missing_sections_and_nan_values_never_reach_the_page() -> None:
     bare = parse(render_report_html({"schema": report.SCHEMA}))
     assert bare.errors == [] and LEFTOVERS.search(bare.visible_text) is None
     assert [text for level, text in bare.headings if level == 2] == list(SECTIONS.values())
+    assert "Reports from" not in bare.visible_text  # no period line rather than one full of dashes
     poisoned = full_results()
     outcome(poisoned, "prefers_email").update(diff_pp=math.nan, p_value=math.inf)
     poisoned["kpis"]["monthly"][2]["email_open_rate"] = math.nan
