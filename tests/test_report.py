@@ -603,3 +603,62 @@ def test_the_docs_screenshot_script_renders_the_example(tmp_path: Path) -> None:
     out = tmp_path / "report-example.png"
     subprocess.run([sys.executable, str(SCREENSHOT_SCRIPT), "--out", str(out)], check=True, timeout=180)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+PRINT_WIDTH = 725  # US Letter less the report's 12 mm side margins, in CSS pixels
+
+
+@pytest.fixture(scope="module")
+def browser_page():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed (the dev extra)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=BROWSER, headless=True)
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        yield page
+        browser.close()
+
+
+@pytest.mark.browser
+@skip_without_browser
+@pytest.mark.skipif(not AXE.exists(), reason="node_modules/axe-core missing (make browser-deps runs npm ci)")
+@pytest.mark.parametrize("variant", ["full", "insufficient", "alarm"])
+def test_axe_finds_nothing_serious_in_the_report(browser_page, tmp_path: Path, variant: str) -> None:
+    """axe-core's WCAG 2.1 A/AA rules and best practices: no serious or critical violation."""
+    results = {
+        "full": full_results,
+        "insufficient": lambda: all_insufficient(full_results()),
+        "alarm": lambda: with_srm_alarm(full_results()),
+    }[variant]()
+    html = tmp_path / "report.html"
+    html.write_text(render_report_html(results), encoding="utf-8")
+    browser_page.goto(html.as_uri())
+    browser_page.evaluate(AXE.read_text(encoding="utf-8"))
+    found = browser_page.evaluate(
+        """async () => await axe.run(document, {
+             runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']},
+             resultTypes: ['violations'],
+           })"""
+    )
+    serious = [
+        (violation["id"], [node["target"] for node in violation["nodes"]][:3])
+        for violation in found["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+    assert serious == []
+    assert found["testEngine"]["name"] == "axe-core"
+
+
+@pytest.mark.browser
+@skip_without_browser
+def test_printed_the_report_fits_the_page_width(browser_page, tmp_path: Path) -> None:
+    html = tmp_path / "report.html"
+    html.write_text(render_report_html(full_results()), encoding="utf-8")
+    browser_page.set_viewport_size({"width": PRINT_WIDTH, "height": 1000})
+    browser_page.emulate_media(media="print")
+    try:
+        browser_page.goto(html.as_uri())
+        assert browser_page.evaluate("document.documentElement.scrollWidth") <= PRINT_WIDTH
+    finally:
+        browser_page.emulate_media(media="screen")
+        browser_page.set_viewport_size({"width": 1200, "height": 900})
