@@ -208,7 +208,8 @@ def ipw_difference(
     if np.all(answers == answers[0]):
         raise InsufficientData("every answer is the same, so the weighted difference has no variance")
 
-    design = np.column_stack([np.ones(y.shape[0]), arm.astype(float), covariates])
+    design = np.empty((y.shape[0], covariates.shape[1] + 2))
+    design[:, 0], design[:, 1], design[:, 2:] = 1.0, arm, covariates
     _, fitted, information = response_propensity(design, responded_, ridge)
     weight = responded_ / fitted
     means, scores, slopes, totals = [], [], [], []
