@@ -303,7 +303,7 @@ def forest_legend(y: float) -> str:
 def forest_plot(
     binary_rows: Sequence[ForestRow], rating_rows: Sequence[ForestRow], chart_id: str = "forest"
 ) -> str:
-    """Differences between notified and holdout victims: yes/no outcomes in points, ratings in scale points."""
+    """Notified minus holdout: yes/no outcomes in percentage points, then ratings in scale points."""
     title = "Difference between notified victims (A) and the holdout (B), with 95% confidence intervals"
     if not any(row.drawable for row in (*binary_rows, *rating_rows)):
         return insufficient_chart(chart_id, "Differences between the groups", "no outcome could be estimated")

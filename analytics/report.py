@@ -239,13 +239,15 @@ def significant_binary_sentence(outcome: Mapping[str, Any]) -> str:
         pp_ci = magnitude_interval(outcome.get("diff_ci"), negative)
         if pp_ci:
             size += f" (95% CI {fmt_num(pp_ci[0], 1)} to {fmt_num(pp_ci[1], 1)})"
-    return f"Notified victims were {size} {direction} likely to {binary_verb(outcome)} ({binary_counts(outcome)})."
+    claim = f"Notified victims were {size} {direction} likely to {binary_verb(outcome)}"
+    return f"{claim} ({binary_counts(outcome)})."
 
 
 def significant_rating_sentence(outcome: Mapping[str, Any]) -> str:
     negative = outcome["diff"] < 0
     direction = "lower" if negative else "higher"
-    text = f"Notified victims rated {rating_subject(outcome)} {fmt_num(abs(outcome['diff']), 2)} points {direction} on the 1\u20135 scale"
+    size = f"{fmt_num(abs(outcome['diff']), 2)} points {direction}"
+    text = f"Notified victims rated {rating_subject(outcome)} {size} on the 1\u20135 scale"
     diff_ci = magnitude_interval(outcome.get("diff_ci"), negative)
     if diff_ci:
         text += f" (95% CI {fmt_num(diff_ci[0], 2)} to {fmt_num(diff_ci[1], 2)})"
@@ -268,12 +270,17 @@ def no_difference_sentence(outcome: Mapping[str, Any], alpha: float) -> str:
         text += f"; the study could have detected {detectable}"
     raw_p = outcome.get("p_value")
     if is_number(raw_p) and raw_p < alpha:
-        text += f" (the raw p-value, {fmt_p(raw_p)}, does not survive the correction for testing several outcomes)"
+        correction = "does not survive the correction for testing several outcomes"
+        text += f" (the raw p-value, {fmt_p(raw_p)}, {correction})"
     return text + "."
 
 
 def effect_sentence(outcome: dict, alpha: float) -> str:
-    """The plain-language sentence for one binary or rating outcome, saying only what the corrected result supports."""
+    """The plain-language sentence for one binary or rating outcome.
+
+    It claims a difference only when the corrected p-value is below `alpha`; otherwise it says there was no
+    detectable difference and how large a difference the study could have detected.
+    """
     reason = missing_reason(outcome)
     if reason is not None:
         name = rating_subject(outcome) if is_rating(outcome) else f"the share who {binary_verb(outcome)}"
@@ -347,9 +354,9 @@ def outcome_label(results: Mapping[str, Any], name: object) -> str:
 
 def glance_sentences(results: Mapping[str, Any], alpha: float) -> list[str]:
     """Assignment health, response, then one sentence per primary outcome."""
-    sentences = [srm_view(as_dict(results.get("srm")))["verdict"]]
-    if srm_view(as_dict(results.get("srm")))["alarm"]:
-        sentences[0] = "Assignment may be broken (see the red box above). " + sentences[0]
+    srm = srm_view(as_dict(results.get("srm")))
+    alarm = "Assignment may be broken (see the red box above). " if srm["alarm"] else ""
+    sentences = [alarm + srm["verdict"]]
     sentences.append(response_sentence(as_dict(results.get("funnel"))))
     index = outcome_index(results)
     for name in results.get("primary_outcomes") or []:
@@ -468,7 +475,8 @@ def channel_view(channel: Mapping[str, Any], alpha: float) -> dict[str, Any]:
     if channel.get("insufficient") or not is_number(p_value):
         sentence = f"Insufficient data: {reason_text(channel.get('insufficient'))}."
     else:
-        stats = f"chi-square {fmt_num(channel.get('statistic'), 1)}, {fmt_int(channel.get('dof'))} degrees of freedom, {p_clause(p_value)}"
+        freedom = f"{fmt_int(channel.get('dof'))} degrees of freedom"
+        stats = f"chi-square {fmt_num(channel.get('statistic'), 1)}, {freedom}, {p_clause(p_value)}"
         sentence = (
             f"The mix of preferred channels differed between the groups ({stats})."
             if p_value < alpha
@@ -817,7 +825,10 @@ def pdf_page_count(pdf: bytes) -> int:
 
 
 def write_report(results: dict, out_dir: Path, pdf: bool = True) -> ReportFiles:
-    """Write report.html, then print report.pdf (raises ReportError, after writing the HTML, without a browser)."""
+    """Write report.html, then print report.pdf.
+
+    Without a browser (or when printing fails) the HTML is still written and ReportError says where it is.
+    """
     html = render_report_html(results)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

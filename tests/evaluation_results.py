@@ -405,7 +405,7 @@ def full_results() -> dict[str, Any]:
         ],
         "warnings": [
             "12 survey responses arrived after the cut-off and were left out.",
-            "Division SOUTH had no follow-up calls recorded for 2025-06; that month is left out of the rollout.",
+            "Division SOUTH had no follow-up calls recorded for 2025-06; that month is left out.",
         ],
     }
 

@@ -16,7 +16,13 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from evaluation_results import full_results  # noqa: E402
 
-from analytics.report import ReportError, browser_command, find_browser, render_report_html, run_browser  # noqa: E402
+from analytics.report import (  # noqa: E402
+    ReportError,
+    browser_command,
+    find_browser,
+    render_report_html,
+    run_browser,
+)
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "report-example.png"
 
