@@ -668,6 +668,7 @@ def evaluate(
         "rows": len(frame),
         "versions": versions(),
         "alpha": plan.alpha,
+        "power_level": plan.power,
         "primary_outcomes": list(plan.primary_outcomes),
         "min_cell": plan.min_cell,
         "srm": _srm(ctx),

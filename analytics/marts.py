@@ -41,7 +41,10 @@ def load(url: str, experiment: str) -> MartsData:
     period = {}
     if not raw.empty:
         months = pd.to_datetime(raw["reported_month"])
-        period = {"first_month": months.min().strftime("%Y-%m"), "last_month": months.max().strftime("%Y-%m")}
+        period = {
+            "first_report": months.min().strftime("%Y-%m"),
+            "last_report": months.max().strftime("%Y-%m"),
+        }
     frame = prepare(raw[list(COLUMNS)]) if not raw.empty else prepare(pd.DataFrame(columns=list(COLUMNS)))
     for column in kpis.columns:
         if column != "reported_month":

@@ -701,6 +701,9 @@ def report_context(results: Mapping[str, Any]) -> dict[str, Any]:
         ),
         "alpha": fmt_num(alpha, 2),
         "confidence": f"{fmt_num((1 - alpha) * 100, 0)}%",
+        "power_level": (
+            f"{fmt_num(results['power_level'] * 100, 0)}%" if is_number(results.get("power_level")) else "80%"
+        ),
         "primary_labels": ", ".join(primary) if primary else "none named",
         "srm": srm,
         "srm_raw": as_dict(results.get("srm")),
