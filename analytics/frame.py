@@ -8,6 +8,7 @@ message naming the column and the first rows at fault; nothing is silently dropp
 from __future__ import annotations
 
 import hashlib
+import io
 from pathlib import Path
 
 import numpy as np
@@ -133,8 +134,15 @@ def read_csv(path: Path) -> tuple[pd.DataFrame, str]:
     except OSError as error:
         raise EvaluationInputError(f"cannot read {path}: {error.strerror}") from None
     try:
+        # Text columns as text; the rest as pandas infers them (numbers parse fast; a column
+        # holding words such as "yes" stays text and is checked value by value).
         frame = pd.read_csv(
-            pd.io.common.BytesIO(data), dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig"
+            io.BytesIO(data),
+            dtype=dict.fromkeys(TEXT_COLUMNS, str),
+            keep_default_na=False,
+            na_values=[""],
+            encoding="utf-8-sig",
+            low_memory=False,
         )
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise EvaluationInputError(f"{Path(path).name} is not a readable CSV file: {error}") from None

@@ -340,3 +340,11 @@ def test_figures_by_the_numbers_are_ratios_of_sums_not_means_of_rates():
     assert totals["unsubscribe_rate"] == pytest.approx(1 / 2400)
     assert totals["delivery_rate"] == pytest.approx((1584 + 2058) / 3700)
     assert kpis_from_monthly(None)["insufficient"]
+
+
+def test_words_for_flags_in_a_csv_read_as_numbers(tmp_path):
+    frame = make_frame(300, seed=6)
+    words = frame.assign(opened=frame["opened"].map({1.0: "yes", 0.0: "no"}))
+    from_words, _ = read_csv(_csv(tmp_path, words))
+    from_numbers = prepare(frame)
+    assert np.array_equal(from_words["opened"].to_numpy(), from_numbers["opened"].to_numpy())
