@@ -1,0 +1,108 @@
+"""`vnotify evaluate` from the marts: survey answers saved the way the survey page saves them reach
+fct_evaluation_victims (without the victim's own words), the evaluation counts them, and the run
+lands in the analytics schema, readable by the analyst role. And the CSV path through the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+import pytest
+from conftest import BUILT_AS_OF
+from typer.testing import CliRunner
+
+from analytics.run import run_evaluation
+from simulate.randomized_victims import make_frame
+from vnotify.cli import app
+from vnotify.config import load_config
+from warehouse.transform import transform
+from web.surveys import create_invitation, find_invitation, save_answers
+
+# What a victim might type in the free-text box: it must never leave ops.
+FREE_TEXT = "Call me at 520-555-8871, this is Maria Quintero"
+
+
+def _answer_surveys(url: str, experiment: str) -> dict[str, int]:
+    """Invite every randomized victim; about half of each arm answer, the rest leave it."""
+    completed = {"A": 0, "B": 0}
+    with psycopg.connect(url) as conn:
+        assigned = conn.execute(
+            "SELECT victim_key, report_number, arm FROM marts.fct_experiment_assignments ORDER BY victim_key"
+        ).fetchall()
+        for index, (victim_key, report_number, arm) in enumerate(assigned):
+            token = create_invitation(conn, victim_key, report_number, experiment, arm, "sms", "en", 30)
+            if index % 2:
+                continue
+            invitation = find_invitation(conn, token)
+            answers = {
+                "preferred_text": arm == "A" or index % 3 == 0,
+                "preferred_email": index % 4 == 0,
+                "likely_to_call": arm == "B",
+                "service_rating": 5 if arm == "A" else 3,
+                "trust_rating": 4,
+                "free_text": FREE_TEXT if index % 5 == 0 else None,
+            }
+            save_answers(conn, invitation, answers, complete=True)
+            completed[arm] += 1
+        conn.commit()
+    return completed
+
+
+@pytest.mark.db
+def test_evaluate_from_the_marts_counts_every_answer_and_stores_the_run(built, tmp_path):
+    config = load_config()
+    completed = _answer_surveys(built, config.experiment.name)
+    assert completed["A"] and completed["B"]
+    assert transform(url=built, as_of=BUILT_AS_OF, quiet=True).success
+
+    output = run_evaluation(tmp_path, config, url=built, with_pdf=False)
+    results = output.results
+    assert results["source"] == "marts"
+    assert results["funnel"]["a"]["responded"] == completed["A"]
+    assert results["funnel"]["b"]["responded"] == completed["B"]
+    with psycopg.connect(built) as conn:
+        randomized = conn.execute("SELECT count(*) FROM marts.fct_experiment_assignments").fetchone()[0]
+    assert results["rows"] == randomized == results["srm"]["n_a"] + results["srm"]["n_b"]
+    assert json.loads(output.results_path.read_text())["data_sha256"] == results["data_sha256"]
+    assert output.html_path.read_text().startswith("<!DOCTYPE html>")
+
+    with psycopg.connect(built) as conn:
+        conn.execute("SET ROLE vnotify_analyst")
+        effects = dict(
+            conn.execute(
+                "SELECT outcome, n_a FROM analytics.outcome_effects WHERE run_id = %s", (output.run_id,)
+            ).fetchall()
+        )
+        stored = conn.execute(
+            "SELECT results::text FROM analytics.evaluation_runs WHERE run_id = %s", (output.run_id,)
+        ).fetchone()[0]
+        marts_text = conn.execute(
+            "SELECT string_agg(t::text, ' ') FROM marts.fct_survey_responses AS t"
+        ).fetchone()[0]
+        wrote = conn.execute(
+            "SELECT count(*) FROM marts.fct_evaluation_victims WHERE wrote_free_text"
+        ).fetchone()[0]
+    assert effects["prefers_text"] == completed["A"]
+    assert "Quintero" not in stored and "8871" not in stored
+    assert "Quintero" not in marts_text and "8871" not in marts_text
+    assert wrote > 0
+
+
+def test_cli_evaluates_a_csv_and_rejects_a_bad_one(tmp_path):
+    good = tmp_path / "victims.csv"
+    make_frame(3_000, seed=2).to_csv(good, index=False)
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["evaluate", "--from-csv", str(good), "--out", str(tmp_path / "out"), "--no-pdf", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert summary["rows"] == 3_000 and summary["run_id"] is None
+    assert (tmp_path / "out" / "results.json").exists() and (tmp_path / "out" / "report.html").exists()
+
+    bad = tmp_path / "bad.csv"
+    make_frame(50, seed=2).drop(columns=["arm"]).to_csv(bad, index=False)
+    result = runner.invoke(app, ["evaluate", "--from-csv", str(bad), "--out", str(tmp_path / "bad")])
+    assert result.exit_code == 2
+    assert "missing column(s): arm" in result.output
+    assert not (tmp_path / "bad" / "results.json").exists()
