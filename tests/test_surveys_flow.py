@@ -10,11 +10,14 @@ test gets its own copy of that database.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import secrets
+import threading
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import psycopg
@@ -25,12 +28,18 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from ingest.run import ingest_path
-from notifications import catalog, outbox
+from notifications import catalog, outbox, surveys
 from notifications.dispatcher import Dispatcher
 from notifications.service import send_surveys
 from notifications.tokens import TOKEN_PATTERN, hash_token
 from simulate.emulators.server import run_in_thread
-from simulate.emulators.settings import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TEST_SENDGRID_API_KEY
+from simulate.emulators.settings import (
+    TEST_ACCOUNT_SID,
+    TEST_AUTH_TOKEN,
+    TEST_SENDGRID_API_KEY,
+    EmulatorSettings,
+)
+from simulate.emulators.signing import test_public_key_b64
 from vnotify.cli import app
 from vnotify.config import AgencyConfig, load_config
 from vnotify.paths import SAMPLE_CONFIG
@@ -244,13 +253,48 @@ def test_a_survey_email_has_its_link_and_a_working_one_click_unsubscribe(warehou
     )
 
 
+def test_two_runs_queueing_at_once_invite_each_victim_once(warehouse):
+    expected = due(warehouse)
+    start = threading.Barrier(2)
+
+    def queue_invitations() -> dict[str, int]:
+        with psycopg.connect(warehouse) as conn:
+            start.wait()
+            return surveys.enqueue_invitations(conn, CONFIG.experiment.name)
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: queue_invitations(), range(2)))
+    assert sum(sum(r.values()) for r in results) == len(expected)
+    assert len(survey_rows(warehouse)) == len(expected)
+    (count,) = query(warehouse, "SELECT count(*) AS n FROM ops.survey_invitations")
+    assert count["n"] == len(expected)
+
+
+def test_the_schema_refuses_a_survey_message_without_its_invitation_or_a_second_one(warehouse):
+    columns = "victim_key, report_number, kind, channel, address, language, payload"
+    with psycopg.connect(warehouse) as conn, pytest.raises(psycopg.errors.CheckViolation):
+        conn.execute(
+            f"INSERT INTO ops.outbox ({columns}) VALUES ('vk', 'SV25-1', 'survey', 'sms', '+15207000001', "
+            """'en', '{"arm": "B"}')"""
+        )
+    with psycopg.connect(warehouse) as conn:
+        surveys.enqueue_invitations(conn, CONFIG.experiment.name)
+    row = survey_rows(warehouse)[0]
+    other = "email" if row["channel"] == "sms" else "sms"
+    with psycopg.connect(warehouse) as conn, pytest.raises(psycopg.errors.UniqueViolation):
+        conn.execute(
+            f"""INSERT INTO ops.outbox ({columns}, invitation_id)
+                SELECT victim_key, report_number, kind, %s, address, language, payload, invitation_id
+                FROM ops.outbox WHERE outbox_id = %s""",
+            (other, row["outbox_id"]),
+        )
+
+
 # --- the rules at send time --------------------------------------------------------------------
 
 
 def test_an_opt_out_between_queueing_and_sending_stops_the_survey(warehouse, emulator):
     with psycopg.connect(warehouse) as conn:
-        from notifications import surveys
-
         queued = surveys.enqueue_invitations(conn, CONFIG.experiment.name)
     assert queued.get("sms")
     rows = survey_rows(warehouse)
@@ -276,6 +320,65 @@ def test_nothing_goes_out_outside_the_send_window(warehouse, emulator):
     # At the next opening they go.
     later = run(warehouse, emulator)
     assert later.outbox == {"sent": len(survey_rows(warehouse))}
+
+
+def test_with_a_fifth_of_calls_failing_each_invitation_goes_once_with_a_working_link(warehouse):
+    """429s, 5xx and timeouts (some after the provider created the message): every invitation
+    ends sent exactly once, and the one copy the victim has carries the invitation's live link."""
+    web_app = create_app(WebSettings(database_url=warehouse, sendgrid_public_key=test_public_key_b64()))
+    with RunningServer(web_app) as server:
+        faults = EmulatorSettings(
+            rate_429=0.06,
+            rate_5xx=0.1,
+            rate_timeout=0.04,
+            timeout_seconds=1.5,
+            retry_after_seconds=0,
+            seed=21,
+            sendgrid_event_webhook_url=f"{server.base_url}/webhooks/sendgrid/events",
+            status_callbacks=False,
+        )
+        with run_in_thread(faults) as faulty:
+            settings = dataclasses.replace(
+                FAST, provider_timeout_seconds=0.5, sendgrid_event_grace_seconds=8, max_attempts=30
+            )
+            report = send_surveys(
+                warehouse,
+                CONFIG,
+                channels=channels_for(faulty.base_url, timeout=0.5),
+                settings=settings,
+                drain=True,
+                clock=lambda: INSIDE_WINDOW,
+            )
+            faulty.wait_idle()
+            store = faulty.store
+    rows = survey_rows(warehouse)
+    assert report.outbox == {"sent": len(rows)}, Counter((r["state"], r["reason"]) for r in rows)
+    outcomes = report.dispatch["outcomes"]
+    assert outcomes.get("retry", 0) > 0 and outcomes.get("ambiguous", 0) > 0  # the faults did happen
+    for row in rows:
+        if row["channel"] == "sms":
+            bodies = [m.body for m in store.twilio_messages if m.to == row["address"]]
+            copies = [b for b in bodies if hash_token(link_token(b)) == row["token_hash"]]
+            stale = [b for b in bodies if hash_token(link_token(b)) in attempt_hashes(warehouse, row)]
+            assert len(copies) == 1 and stale == copies, row["outbox_id"]
+        else:
+            (copy,) = [
+                m
+                for m in store.sendgrid_messages
+                if m.custom_args_for(0)["notification_id"] == str(row["outbox_id"])
+            ]
+            text = next(part["value"] for part in copy.content if part["type"] == "text/plain")
+            assert hash_token(link_token(text)) == row["token_hash"]
+
+
+def attempt_hashes(url: str, row: dict) -> set[str]:
+    """The hashes of every token any attempt of this outbox row carried."""
+    return {
+        r["token_hash"]
+        for r in query(
+            url, "SELECT token_hash FROM ops.message_tokens WHERE outbox_id = %s", row["outbox_id"]
+        )
+    }
 
 
 # --- the reminder ------------------------------------------------------------------------------
@@ -333,8 +436,6 @@ def test_the_reminder_goes_once_and_only_to_unopened_invitations(warehouse, emul
 
 
 def test_an_invitation_opened_after_its_reminder_was_queued_gets_no_reminder(warehouse, emulator, web):
-    from notifications import surveys
-
     run(warehouse, emulator)
     (row, *_) = [r for r in survey_rows(warehouse) if r["channel"] == "sms"]
     token = link_token(texts_of(emulator, row)[0])
