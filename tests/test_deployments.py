@@ -30,6 +30,8 @@ def test_schedules_are_in_the_agency_time_zone(deployment):
     assert all(schedule["timezone"] == zone for schedule in deployment.get("schedules", []))
 
 
-def test_evaluate_runs_weekly():
+def test_evaluate_runs_weekly_and_surveys_daily():
     (evaluate,) = [d for d in DEPLOYMENTS if d["name"] == "evaluate"]
     assert [s["cron"] for s in evaluate["schedules"]] == ["0 6 * * 1"]
+    (surveys,) = [d for d in DEPLOYMENTS if d["name"] == "surveys"]
+    assert [s["cron"] for s in surveys["schedules"]] == ["0 10 * * *"]
