@@ -447,7 +447,11 @@ def kpi_chart(monthly: Sequence[Mapping[str, object]], chart_id: str = "kpis") -
 
 
 def event_study_chart(
-    points: Sequence[Mapping[str, object]], outcome: str, early_division: str, chart_id: str = "event-study"
+    points: Sequence[Mapping[str, object]],
+    outcome: str,
+    early_division: str,
+    chart_id: str = "event-study",
+    start_label: str | None = None,
 ) -> str:
     """Estimate and 95% interval per month relative to the early division's start; observational."""
     title = "Staged rollout, observational (not randomized): difference by month relative to the start"
@@ -508,7 +512,11 @@ def event_study_chart(
     parts.append(svg_line(start_x, plot_top - 8, start_x, plot_bottom, INK, 1.5, "2 2"))
     parts.append(
         svg_text(
-            start_x + 4, plot_top - 10, f"{early_division} starts notifying".strip(), size=11, weight="bold"
+            start_x + 4,
+            plot_top - 10,
+            start_label or f"{early_division} starts notifying".strip(),
+            size=11,
+            weight="bold",
         )
     )
     for p in usable:

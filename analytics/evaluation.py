@@ -509,7 +509,8 @@ def kpis_from_monthly(monthly: pd.DataFrame | None) -> dict:
     if monthly is None:
         return {"monthly": [], "totals": None, "insufficient": "figures by the numbers come from the marts"}
     monthly = monthly.sort_values("reported_month")
-    monthly = monthly[monthly["victims"] > 0]
+    # Victims whose report never arrived have no month: they are counted in the decisions, not here.
+    monthly = monthly[monthly["reported_month"].notna() & (monthly["victims"] > 0)]
     rows = [
         {
             "month": pd.Timestamp(row.reported_month).strftime("%Y-%m"),
@@ -552,7 +553,11 @@ def kpis_from_monthly(monthly: pd.DataFrame | None) -> dict:
 
 def rollout_from_panel(panel: pd.DataFrame | None, plan: EvaluationPlan) -> dict:
     """The staged rollout as a difference-in-differences: the division that went live first
-    against the others, on follow-up calls per 100 reports. Observational, and labelled so."""
+    against the others, on follow-up calls per 100 reports. Observational, and labelled so.
+
+    With months before the early division went live, its start is the event and the others (not
+    yet live) the comparison, up to their own start. When the data begin after it went live, the
+    others' start is the event and the early division (live throughout) the comparison."""
     base = {
         "label": "observational",
         "outcome": ROLLOUT_LABEL,
@@ -569,25 +574,33 @@ def rollout_from_panel(panel: pd.DataFrame | None, plan: EvaluationPlan) -> dict
     early = starts.idxmin()
     early_start = pd.Timestamp(starts.min()).to_period("M")
     others_start = pd.Timestamp(starts.drop(early).min()).to_period("M")
+    months = pd.to_datetime(panel["reported_month"]).dt.to_period("M")
     frame = panel.assign(
-        month=pd.to_datetime(panel["reported_month"]).dt.to_period("M").dt.to_timestamp(),
+        month=months.dt.to_timestamp(),
         is_early=panel["division_code"] == early,
+        is_late=panel["division_code"] != early,
         **{ROLLOUT_OUTCOME: panel[ROLLOUT_OUTCOME].astype(float)},
     )
+    early_event = bool((months < early_start).any())
     base.update(
         early_division=str(early),
         treatment_start=str(early_start),
         others_start=str(others_start),
+        event="early division went live" if early_event else "other divisions went live",
     )
+    if early_event:
+        treated, start, comparison_start = "is_early", early_start.to_timestamp(), others_start.to_timestamp()
+    else:
+        treated, start, comparison_start = "is_late", others_start.to_timestamp(), None
     did, reason = _attempt(
         lambda: stats.difference_in_differences(
             frame,
             ROLLOUT_OUTCOME,
-            "is_early",
+            treated,
             "month",
             "division_code",
-            early_start.to_timestamp(),
-            comparison_start=others_start.to_timestamp(),
+            start,
+            comparison_start=comparison_start,
             alpha=plan.alpha,
         )
     )

@@ -556,7 +556,10 @@ def rollout_view(rollout: Mapping[str, Any]) -> dict[str, Any]:
     reason = rollout.get("insufficient")
     outcome = str(rollout.get("outcome") or "the outcome")
     early = str(rollout.get("early_division") or "the early division")
+    # When the data begin after the early division went live, the others' start is the event.
+    late = rollout.get("event") == "other divisions went live"
     view = {
+        "late": late,
         "insufficient": f"Insufficient data: {reason_text(reason)}." if reason else "",
         "early": early,
         "treatment_start": str(rollout.get("treatment_start") or MISSING),
@@ -569,7 +572,12 @@ def rollout_view(rollout: Mapping[str, Any]) -> dict[str, Any]:
     chart = (
         charts.insufficient_chart("event-study", "Staged rollout, observational", reason_text(reason))
         if reason
-        else charts.event_study_chart(as_list(rollout.get("event_study")), outcome, early)
+        else charts.event_study_chart(
+            as_list(rollout.get("event_study")),
+            outcome,
+            early,
+            start_label="The other divisions start notifying" if late else None,
+        )
     )
     view["chart"] = Markup(chart)
     return view

@@ -91,6 +91,7 @@ def send(
     settings: DispatchSettings | None = None,
     drain: bool = False,
     on_step=None,
+    clock: Callable[[], dt.datetime] | None = None,
 ) -> SendReport:
     report = SendReport(queued=queue_due(url))
     dispatcher = Dispatcher(
@@ -100,6 +101,7 @@ def send(
         settings,
         rate_limits=rate_limits(config),
         on_step=on_step,
+        clock=clock or (lambda: dt.datetime.now(dt.UTC)),
     )
     report.dispatch = dispatcher.run(limit=limit, workers=workers, drain=drain).as_dict()
     with psycopg.connect(url) as conn:

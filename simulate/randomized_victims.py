@@ -44,7 +44,7 @@ class Planted:
 NO_EFFECT = Planted(prefers_text_lift=0.0, likely_to_call_lift=0.0, service_lift=0.0, trust_lift=0.0)
 
 
-def _ratings_with_mean(rng: np.random.Generator, size: int, mean: float) -> np.ndarray:
+def ratings_with_mean(rng: np.random.Generator, size: int, mean: float) -> np.ndarray:
     """1–5 ratings whose expected value is `mean` (a shifted, clipped discrete distribution)."""
     base = np.array([0.06, 0.09, 0.20, 0.35, 0.30])  # mean 3.74
     values = np.arange(1, 6)
@@ -96,8 +96,8 @@ def make_frame(
         "likely_to_call": binary(planted.likely_to_call_b, planted.likely_to_call_lift),
     }
     service = np.empty(n)
-    service[a] = _ratings_with_mean(rng, int(a.sum()), planted.service_mean_b * (1 + planted.service_lift))
-    service[~a] = _ratings_with_mean(rng, int((~a).sum()), planted.service_mean_b)
+    service[a] = ratings_with_mean(rng, int(a.sum()), planted.service_mean_b * (1 + planted.service_lift))
+    service[~a] = ratings_with_mean(rng, int((~a).sum()), planted.service_mean_b)
     trust = np.empty(n)
     trust[a] = _trust_with_top_share(rng, int(a.sum()), planted.trust_top_b * (1 + planted.trust_lift))
     trust[~a] = _trust_with_top_share(rng, int((~a).sum()), planted.trust_top_b)

@@ -348,3 +348,14 @@ def test_words_for_flags_in_a_csv_read_as_numbers(tmp_path):
     from_words, _ = read_csv(_csv(tmp_path, words))
     from_numbers = prepare(frame)
     assert np.array_equal(from_words["opened"].to_numpy(), from_numbers["opened"].to_numpy())
+
+
+def test_rollout_uses_the_others_go_live_when_the_data_start_after_the_early_one():
+    from analytics.evaluation import rollout_from_panel
+
+    panel = _panel(effect=-3.0)
+    panel = panel[pd.to_datetime(panel["reported_month"]) >= pd.Timestamp("2025-04-01")]
+    rollout = rollout_from_panel(panel, PLAN)
+    assert rollout["insufficient"] is None and rollout["event"] == "other divisions went live"
+    low, high = rollout["ci"]
+    assert low <= -3.0 <= high

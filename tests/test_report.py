@@ -662,3 +662,13 @@ def test_printed_the_report_fits_the_page_width(browser_page, tmp_path: Path) ->
     finally:
         browser_page.emulate_media(media="screen")
         browser_page.set_viewport_size({"width": 1200, "height": 900})
+
+
+def test_rollout_told_from_the_others_start_when_the_data_begin_after_the_early_one():
+    results = full_results()
+    results["rollout"]["event"] = "other divisions went live"
+    page = render_report_html(results)
+    assert "before these data" in page and "The other divisions starts" not in page
+    assert "already notifying" in page
+    results["rollout"]["event"] = "early division went live"
+    assert "before these data" not in render_report_html(results)

@@ -1,112 +1,165 @@
-"""`vnotify demo`: what `make demo` runs.
+"""`vnotify demo`: what `make demo` runs — the sample agency through every real stage.
 
-Today it runs the stages that exist: start the embedded database and migrate, simulate the
-sample agency's RMS/CAD exports, ingest them, check each batch with Great Expectations, and
-build the warehouse as of the end of the simulated period. Send, surveys and evaluate join as
-they land.
+A fresh demo database on the embedded server (or on DATABASE_URL's server), the provider
+emulators and the web app on loopback, then `simulate.demo.run`: for each two-week period,
+export → ingest → Great Expectations → dbt → send → victims acting through the real pages and
+webhooks → surveys; then the evaluation and its report. Same seed, same run.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import time
 from pathlib import Path
 
 import typer
 
-from vnotify.commands.ingest_cmd import render_results
-from vnotify.commands.simulate_cmd import generate_with_progress, render_summary
-from vnotify.output import console, emit
+from vnotify.output import console, emit, err_console
 from vnotify.paths import project_home
-from warehouse import database, migrate
+
+DEMO_DATABASE = "vnotify_demo"
+
+
+def fresh_database(url: str, name: str = DEMO_DATABASE) -> str:
+    """Drop and re-create the demo database on the server `url` points at; return its URL."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def demo_config(config):
+    """The sample agency, with provider rate limits raised: the emulators are local."""
+    channels = config.channels.model_copy(
+        update={
+            "sms": config.channels.sms.model_copy(update={"messages_per_second": 500}),
+            "email": config.channels.email.model_copy(update={"messages_per_second": 500}),
+        }
+    )
+    return config.model_copy(update={"channels": channels})
 
 
 def demo(
     months: int = typer.Option(9, min=1, max=36, help="Months to simulate."),
-    scale: float = typer.Option(1.0, min=0.001, max=10.0, help="1.0 ≈ 1,346 eligible victims a month."),
+    scale: float = typer.Option(1.0, min=0.01, max=10.0, help="1.0 ≈ 1,346 eligible victims a month."),
     seed: int = typer.Option(2025, help="Same seed, same run."),
-    out: Path = typer.Option(None, help="Where the exports go; default .vnotify/demo/exports."),
+    out: Path = typer.Option(None, help="Where exports and the report go; default .vnotify/demo."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
 ) -> None:
-    """Run the demo pipeline on the embedded database."""
-    from expectations.run import validate_batch
-    from ingest.run import ingest_path
+    """Run the demo pipeline on the embedded database and write the evaluation report."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    out = out or project_home() / "demo" / "exports"
-    out.mkdir(parents=True, exist_ok=True)
+    from analytics.run import run_evaluation
+    from simulate import demo as engine
+    from simulate.emulators import EmulatorSettings, run_in_thread
+    from simulate.victim_behaviour import Victims
+    from vnotify.config import load_config
+    from warehouse import database, migrate
+    from web.app import WebSettings, create_app
+    from web.server import RunningServer, base_url_of, bind_socket
+
+    started = time.perf_counter()
+    out = (out or project_home() / "demo").resolve()
+    config = demo_config(load_config())
+    plan = engine.DemoPlan(months=months, scale=scale, seed=seed)
     with console.status("starting the database", spinner="dots"):
-        url = database.database_url()
+        url = fresh_database(database.database_url())
         revision = migrate.upgrade(url)
     if not as_json:
-        where = "embedded PostgreSQL" if database.uses_embedded() else "DATABASE_URL"
-        console.print(f"[green]database ready[/] ({where}, migrations at {revision})")
+        where = "embedded PostgreSQL" if database.uses_embedded() else "DATABASE_URL's server"
+        console.print(
+            f"[green]database ready[/] (a fresh {DEMO_DATABASE} on the {where}, migrations at {revision})"
+        )
 
-    summary = generate_with_progress(months, scale, seed, dt.date(2025, 3, 1), out, quiet=as_json)
-    if not as_json:
-        render_summary(summary, out)
-
-    with console.status("ingesting the exports", spinner="dots"):
-        batches = ingest_path(out, "contract-csv", url=url)
-    if not as_json:
-        render_results(batches)
-    loaded = [b for b in batches if b.status == "loaded"]
-    with console.status("checking the batches with Great Expectations", spinner="dots"):
-        checks = {b.batch_id: validate_batch(b.batch_id, url).success for b in loaded}
-    if not as_json and loaded:
-        passed = sum(checks.values())
-        console.print(f"expectations: {passed} of {len(checks)} new batches passed")
-
-    from warehouse.transform import transform
-
-    as_of = (summary_end(summary)).isoformat()
-    with console.status("building the warehouse (dbt)", spinner="dots"):
-        built = transform(url=url, as_of=as_of, quiet=True)
-    figures = warehouse_figures(url) if built.success else {}
-    if not as_json:
-        state = "[green]passed[/]" if built.success else f"[red]failed[/] {', '.join(built.failures)}"
-        console.print(f"dbt build {state} in {built.seconds:.0f} s (as of {as_of})")
-        for key, value in figures.items():
-            console.print(f"  {key.replace('_', ' ')}: {value:,}")
-    emit(
-        {
-            "out": str(out),
-            "revision": revision,
-            "simulated": summary.as_dict(),
-            "batches": [b.as_dict() for b in batches],
-            "expectations_passed": checks,
-            "transform": built.as_dict(),
-            "warehouse": figures,
-        },
-        as_json,
-        lambda: None,
+    web_socket = bind_socket("127.0.0.1", 0)
+    web_url = base_url_of(web_socket)
+    web_socket.close()
+    settings = EmulatorSettings(seed=seed, sendgrid_event_webhook_url=f"{web_url}/webhooks/sendgrid/events")
+    emulator = run_in_thread(settings)
+    env = engine.demo_environment(emulator.base_url, web_url, settings)
+    previous = engine.apply_environment(env)
+    port = int(web_url.rsplit(":", 1)[1])
+    web = RunningServer(
+        create_app(
+            WebSettings(url, env["TWILIO_AUTH_TOKEN"], env["SENDGRID_WEBHOOK_PUBLIC_KEY"], web_url), config
+        ),
+        port=port,
     )
-    if not built.success:
-        raise typer.Exit(1)
+    victims = Victims(web_url, settings.auth_token, seed)
+    sender = config.channels.sms.from_number or "+15205550100"
+    try:
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} periods"),
+            TimeElapsedColumn(),
+            console=console,
+            disable=as_json,
+            transient=False,
+        ) as progress:
+            task = progress.add_task("simulating", total=len(plan.periods()))
 
+            def on_progress(done: int, total: int, what: str) -> None:
+                progress.update(task, completed=done, description=what)
 
-def summary_end(summary) -> dt.datetime:
-    """The moment the simulated period ends: decisions are made as of then."""
-    from simulate.agency import add_months
+            tally = engine.run(
+                plan,
+                url,
+                config,
+                out,
+                emulator.store,
+                victims,
+                sender,
+                lambda: emulator.wait_idle(60),
+                on_progress,
+            )
+            progress.update(task, description="evaluating")
+            evaluation = run_evaluation(out / "report", config, url=url)
+    finally:
+        victims.close()
+        web.stop()
+        emulator.stop()
+        engine.restore_environment(previous)
+    seconds = time.perf_counter() - started
+    summary = {
+        "seconds": round(seconds, 1),
+        "periods": tally.periods,
+        "batches": dict(tally.batches),
+        "sent": dict(tally.sent),
+        "victims": dict(tally.behaviour),
+        "followup_calls": tally.followup_calls,
+        "evaluation": evaluation.summary(),
+        "report_html": str(evaluation.html_path),
+        "report_pdf": str(evaluation.pdf_path) if evaluation.pdf_path else None,
+    }
 
-    end = add_months(dt.date.fromisoformat(str(summary.start)), summary.months)
-    return dt.datetime.combine(end, dt.time(0, 0), tzinfo=dt.UTC)
+    def render() -> None:
+        totals = evaluation.results["kpis"]["totals"] or {}
+        console.print()
+        console.print("[bold]The figures by the numbers[/]")
+        console.print(f"  victims notified per month: {totals.get('victims_notified_per_month', 0):,.0f}")
+        for key, label in (
+            ("email_open_rate", "email open rate"),
+            ("email_share", "share notified by email"),
+            ("unsubscribe_rate", "unsubscribe rate"),
+            ("delivery_rate", "delivery rate"),
+        ):
+            value = totals.get(key)
+            console.print(f"  {label}: {value:.2%}" if value is not None else f"  {label}: n/a")
+        funnel = evaluation.results["funnel"]
+        console.print(
+            f"  survey: {funnel['a']['responded'] + funnel['b']['responded']:,} responses from "
+            f"{funnel['a']['invited'] + funnel['b']['invited']:,} invited"
+        )
+        significant = evaluation.summary()["significant"]
+        console.print(f"  significant after correction: {', '.join(significant) or 'none'}")
+        console.print(f"[bold]report[/]: {evaluation.html_path}")
+        if evaluation.pdf_path:
+            console.print(f"[bold]pdf[/]:    {evaluation.pdf_path}")
+        elif evaluation.report_error:
+            err_console.print(f"[yellow]no PDF[/]: {evaluation.report_error}")
+        console.print(f"done in {seconds / 60:.1f} min")
 
-
-def warehouse_figures(url: str) -> dict[str, int]:
-    import psycopg
-
-    with psycopg.connect(url) as conn:
-        row = conn.execute(
-            """SELECT (SELECT count(*) FROM marts.fct_eligibility_decisions),
-                      (SELECT count(*) FROM marts.fct_eligibility_decisions WHERE is_eligible),
-                      (SELECT count(*) FROM marts.fct_experiment_assignments WHERE arm = 'A'),
-                      (SELECT count(*) FROM marts.fct_experiment_assignments WHERE arm = 'B'),
-                      (SELECT count(*) FROM restricted.notifications_due)"""
-        ).fetchone()
-    keys = (
-        "victims_decided",
-        "eligible_now",
-        "assigned_notified_a",
-        "assigned_holdout_b",
-        "notifications_due",
-    )
-    return dict(zip(keys, row, strict=True))
+    emit(summary, as_json, render)
