@@ -10,6 +10,7 @@ from vnotify.commands import (
     demo_cmd,
     evaluate_cmd,
     ingest_cmd,
+    run_cmd,
     send_cmd,
     serve_cmd,
     simulate_cmd,
@@ -36,6 +37,7 @@ app.command("emulate")(emulate)
 app.command("send")(send_cmd.send)
 app.command("serve")(serve_cmd.serve)
 app.command("evaluate")(evaluate_cmd.evaluate)
+app.command("run")(run_cmd.run)
 
 
 if __name__ == "__main__":
