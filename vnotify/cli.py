@@ -10,6 +10,7 @@ from vnotify.commands import (
     demo_cmd,
     evaluate_cmd,
     ingest_cmd,
+    retention_cmd,
     run_cmd,
     send_cmd,
     serve_cmd,
@@ -38,6 +39,7 @@ app.command("send")(send_cmd.send)
 app.command("serve")(serve_cmd.serve)
 app.command("evaluate")(evaluate_cmd.evaluate)
 app.command("run")(run_cmd.run)
+app.command("retention")(retention_cmd.retention)
 
 
 if __name__ == "__main__":
