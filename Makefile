@@ -18,7 +18,7 @@ $(VENV)/.synced: uv.lock pyproject.toml
 
 venv: $(VENV)/.synced
 
-demo: venv
+demo: venv browser-deps
 	$(VENV)/bin/vnotify demo
 
 # What the browser tests drive: Debian's Chromium (never a browser downloaded by Playwright) and
