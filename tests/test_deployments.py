@@ -30,8 +30,27 @@ def test_schedules_are_in_the_agency_time_zone(deployment):
     assert all(schedule["timezone"] == zone for schedule in deployment.get("schedules", []))
 
 
-def test_evaluate_runs_weekly_and_surveys_daily():
-    (evaluate,) = [d for d in DEPLOYMENTS if d["name"] == "evaluate"]
-    assert [s["cron"] for s in evaluate["schedules"]] == ["0 6 * * 1"]
-    (surveys,) = [d for d in DEPLOYMENTS if d["name"] == "surveys"]
-    assert [s["cron"] for s in surveys["schedules"]] == ["0 10 * * *"]
+EXPECTED_SCHEDULES = {
+    "notify": ["*/5 * * * *"],  # every five minutes
+    "surveys": ["0 10 * * *"],  # daily, inside the send window
+    "evaluate": ["0 6 * * 1"],  # weekly, Monday morning
+    "retention": ["30 2 * * *"],  # nightly
+    "docs": ["0 3 * * *"],  # nightly
+}
+
+
+def test_each_flow_has_its_deployment_on_its_schedule():
+    assert {d["name"]: [s["cron"] for s in d["schedules"]] for d in DEPLOYMENTS} == EXPECTED_SCHEDULES
+
+
+def test_every_deployment_runs_on_the_process_pool_from_the_repo():
+    config = yaml.safe_load((REPO_ROOT / "prefect.yaml").read_text())
+    assert {d["work_pool"]["name"] for d in DEPLOYMENTS} == {"vnotify"}
+    (step,) = config["pull"]
+    assert step["prefect.deployments.steps.set_working_directory"]["directory"] == "{{ $VNOTIFY_REPO }}"
+
+
+def test_notify_runs_one_at_a_time():
+    """A run that outlasts five minutes makes the next scheduled one cancel, not queue up."""
+    (notify,) = [d for d in DEPLOYMENTS if d["name"] == "notify"]
+    assert notify["concurrency_limit"] == {"limit": 1, "collision_strategy": "CANCEL_NEW"}
