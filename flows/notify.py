@@ -3,8 +3,9 @@ what they change (transform), then queue and send what is due (send).
 
 Safe to run as often as it is scheduled: a file lands once, transform rebuilds only what changed,
 and the outbox sends each notification once, so a run with nothing new sends nothing. A batch that
-fails its expectations fails the run, but only after transform and send have gone ahead without it
-(staging skips failed batches): one bad file does not hold back everyone else's notifications."""
+fails its expectations fails the run, but only after transform and send have gone ahead (staging
+leaves that batch's people, offenses and calls out): one bad file does not hold back everyone
+else's notifications."""
 
 from __future__ import annotations
 
