@@ -206,3 +206,8 @@ def test_the_notify_deployment_runs_on_a_real_server_and_worker(clean_db_url, sm
             assert again["state"]["type"] == "COMPLETED", worker_log.read_text()[-4000:]
             assert (len(store.twilio_messages), len(store.sendgrid_messages)) == (texts, emails)
             assert _outbox_states(clean_db_url) == {"sent": texts + emails}
+            # Only the runs the test asked for: no schedule started one meanwhile.
+            runs = httpx.post(
+                f"{api}/flow_runs/filter", json={"deployments": {"id": {"any_": [notify["id"]]}}}, timeout=10
+            ).json()
+            assert sorted(r["id"] for r in runs) == sorted([run["id"], again["id"]])
