@@ -437,3 +437,25 @@ def test_the_command_and_the_flow(history, prefect_harness):
     summary = retention()
     assert summary["rows"] == preview["rows"] and summary["dry_run"] is False
     assert _scan(url, contacts, skip={"ops.opt_outs"}) == {}
+
+
+def test_a_message_still_on_its_way_keeps_its_report(history):
+    """A retry or an unknown outcome may still go out (or be reconciled): its address stays."""
+    url, report = history["url"], history["old"][0]
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "UPDATE ops.outbox SET state = 'retry', provider_id = NULL WHERE report_number = %s AND channel = 'sms'",
+            (report,),
+        )
+    result = apply_retention(url, load_config(), now=NOW)
+    assert result.reports_past_retention == len(_expired_reports(url)) - 1
+    with psycopg.connect(url) as conn:
+        addresses = conn.execute(
+            "SELECT address FROM ops.outbox WHERE report_number = %s", (report,)
+        ).fetchall()
+        people = _count(
+            conn,
+            "SELECT count(*) FROM raw.persons WHERE btrim(report_number) = %s AND phone IS NOT NULL",
+            report,
+        )
+    assert addresses and all(a is not None for (a,) in addresses) and people >= 1

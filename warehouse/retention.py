@@ -183,18 +183,17 @@ reports AS (
     UNION SELECT report_number FROM current_reports
     UNION SELECT report_number FROM last_contacts
 )
-SELECT
-    r.report_number,
-    greatest(coalesce(c.reported_at, c.first_seen_at, p.received_at), l.at) AS last_activity_at,
-    coalesce(
-        NOT coalesce(l.unfinished, false)
-        AND greatest(coalesce(c.reported_at, c.first_seen_at, p.received_at), l.at) < %(cutoff)s,
-        false
-    ) AS expired
-FROM reports AS r
-LEFT JOIN person_reports AS p ON p.report_number = r.report_number
-LEFT JOIN current_reports AS c ON c.report_number = r.report_number
-LEFT JOIN last_contacts AS l ON l.report_number = r.report_number
+SELECT report_number, last_activity_at,
+       coalesce(NOT unfinished AND last_activity_at < %(cutoff)s, false) AS expired
+FROM (
+    SELECT r.report_number,
+           greatest(coalesce(c.reported_at, c.first_seen_at, p.received_at), l.at) AS last_activity_at,
+           coalesce(l.unfinished, false) AS unfinished
+    FROM reports AS r
+    LEFT JOIN person_reports AS p ON p.report_number = r.report_number
+    LEFT JOIN current_reports AS c ON c.report_number = r.report_number
+    LEFT JOIN last_contacts AS l ON l.report_number = r.report_number
+) AS activity
 """
 
 # The statements below are literal SQL: expired reports are those marked in
