@@ -572,6 +572,18 @@ def test_one_click_unsubscribe_as_multipart_and_after_the_link_expired(clean_db_
     assert opt_outs(clean_db_url) == [("email", "victim1@example.org", "email_unsubscribe")]
 
 
+def test_unsubscribe_after_retention_removed_the_address(clean_db_url, client):
+    row = add_outbox(clean_db_url, "email", "en")
+    token = issue_token(clean_db_url, row["outbox_id"], expired=True)
+    with psycopg.connect(clean_db_url) as conn:
+        conn.execute("UPDATE ops.outbox SET address = NULL WHERE outbox_id = %s", (row["outbox_id"],))
+    assert "victim1@example.org" not in client.get(f"/u/{token}").text
+    response = client.post(f"/u/{token}", data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    assert opt_outs(clean_db_url) == []
+    assert len(unsubscribed_events(clean_db_url)) == 1
+
+
 def test_unsubscribe_refuses_cross_site_forms_and_texts(clean_db_url, client):
     email_row = add_outbox(clean_db_url, "email", "en")
     sms_row = add_outbox(clean_db_url, "sms", "en", i=2)

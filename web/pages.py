@@ -320,7 +320,8 @@ def unsubscribe_page(request: Request, token: str, lang: str | None = None) -> R
     config: AgencyConfig = request.app.state.config
     with request.app.state.pool.connection() as conn:
         row = _email_row(conn, token)
-        done = row is not None and _opted_out(conn, row["address"])
+        # After retention the address is gone: nothing is left to send to, so it is done.
+        done = row is not None and (row["address"] is None or _opted_out(conn, row["address"]))
     if row is None:
         return _invalid(request, lang, {})
     language = page_language(config, lang, row["language"])
@@ -358,7 +359,8 @@ async def unsubscribe(request: Request, token: str, lang: str | None = None) -> 
             row = _email_row(conn, token)
             if row is None:
                 return None
-            outbox.record_opt_out(conn, "email", row["address"], "email_unsubscribe")
+            if row["address"] is not None:  # None: removed by retention, nothing left to stop
+                outbox.record_opt_out(conn, "email", row["address"], "email_unsubscribe")
             insert_event(
                 conn,
                 "page",
