@@ -164,6 +164,8 @@ def make_report(rng: random.Random, world: World, report_number: str, reported_a
     # Unflagged reports leave the field empty or write N, as different RMS screens do.
     incident["domestic_violence"] = "Y" if domestic_violence else rng.choice(("", "", "N"))
     reexport = _reexport(rng, incident, officer)
+    if reexport is not None:
+        _assign_detective(world, division, reexport[1])
     offenses = [
         _offense_row(rng, report_number, seq, offense) for seq, offense in enumerate(offense_types, 1)
     ]
@@ -233,6 +235,17 @@ def _reexport(rng: random.Random, incident: Row, officer: Officer) -> tuple[dt.d
     if not missing_name or rng.random() < 0.5:
         again["case_status"] = rng.choice(NEXT_STATUSES[incident["case_status"]])
     return updated_at, again
+
+
+DETECTIVE_SHARE = 0.35  # of supplemented reports: the case now names the detective assigned to it
+
+
+def _assign_detective(world: World, division: str, again: Row) -> None:
+    """Sometimes a supplement names the detective the case went to. Its own random stream (by
+    report number), so the rest of the synthetic agency is the same with or without it."""
+    rng = random.Random(f"detective:{again['report_number']}")
+    if again["case_status"] in ("open", "suspended") and rng.random() < DETECTIVE_SHARE:
+        again["assigned_detective"] = f"Det. {rng.choice(world.officers[division]).name}"
 
 
 def _offense_row(rng: random.Random, report_number: str, seq: int, offense: OffenseType) -> Row:
