@@ -145,6 +145,7 @@ INCIDENTS = Table(
         Column("case_status", kind="choice", choices=CASE_STATUSES),
         Column("domestic_violence", kind="boolean"),
         Column("updated_at", required=True, kind="datetime"),
+        Column("assigned_detective"),
     ),
 )
 
