@@ -144,6 +144,39 @@ class Eligibility(_Strict):
         return value
 
 
+StatusUpdateStatus = Literal["cleared_arrest", "cleared_exceptional", "suspended", "closed"]
+STATUS_UPDATE_STATUSES: tuple[StatusUpdateStatus, ...] = (
+    "cleared_arrest",
+    "cleared_exceptional",
+    "suspended",
+    "closed",
+)
+
+
+class Notices(_Strict):
+    """Which notices go out besides a victim's first one, and where contact details may come from."""
+
+    # A victim with no usable RMS phone who was the caller on the linked CAD call gets the
+    # caller's phone (contact source `cad`).
+    cad_caller_phone: bool = True
+    # Empty RMS consent with a CAD phone: use the phone only when true; a refusal (N) always wins.
+    caller_phone_counts_as_consent: bool = False
+    # Notices to reporting parties who are not victims on the report.
+    reporting_parties: bool = False
+    # Case-status follow-ups to notified Group A victims.
+    status_updates: bool = True
+    status_update_statuses: list[StatusUpdateStatus] = Field(
+        default_factory=lambda: list(STATUS_UPDATE_STATUSES)
+    )
+
+    @field_validator("status_update_statuses")
+    @classmethod
+    def _once_each(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("a status is listed twice")
+        return value
+
+
 class Experiment(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
     salt: str = Field(min_length=4)
@@ -230,6 +263,7 @@ class AgencyConfig(_Strict):
     send_window: SendWindow = SendWindow()
     channels: Channels
     eligibility: Eligibility = Eligibility()
+    notices: Notices = Notices()
     experiment: Experiment
     survey: Survey = Survey()
     evaluation: Evaluation = Evaluation()

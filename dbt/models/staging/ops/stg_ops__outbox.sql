@@ -4,6 +4,7 @@ select
     victim_key,
     report_number,
     kind,
+    subject,
     channel,
     state,
     delivery_status,

@@ -36,6 +36,7 @@ current_rows as (
         incidents.officer_name,
         incidents.case_status,
         incidents.domestic_violence,
+        incidents.assigned_detective,
         versions.updated_at
     from versions
     inner join incidents
@@ -58,5 +59,6 @@ select
     nullif(btrim(officer_name), '') as officer_name,
     coalesce(lower(nullif(btrim(case_status), '')), 'open') as case_status,
     coalesce({{ contract_bool('domestic_violence') }}, false) as is_domestic_violence,
+    nullif(btrim(assigned_detective), '') as assigned_detective,
     updated_at
 from current_rows
