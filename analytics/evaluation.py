@@ -45,6 +45,16 @@ OPENERS_WARNING = (
     "comparison: people who open messages differ from those who do not. It is shown for reference "
     "only; the intention-to-treat and complier (CACE) figures are the ones to rely on."
 )
+# The notice kinds of marts.agg_monthly_kpis, in the order the report lists them. `initial` is the
+# victim's first notice: the evaluation's victim figures come from it alone.
+NOTICE_KINDS = {
+    "initial": "Victims' first notices",
+    "reporting_party": "Notices to reporting parties",
+    "status_update": "Case-status follow-ups",
+    "survey": "Survey invitations",
+    "survey_reminder": "Survey reminders",
+}
+INITIAL = "initial"
 ROLLOUT_OUTCOME = "followup_calls_per_100_reports"
 ROLLOUT_LABEL = "follow-up calls about a report per 100 reports"
 
@@ -504,11 +514,19 @@ def _power(binary: Sequence[dict], ratings: Sequence[dict]) -> list[dict]:
 # -- marts-only sections -------------------------------------------------------------------------------
 
 
+def initial_notices(monthly: pd.DataFrame) -> pd.DataFrame:
+    """The rows of victims' first notices (all rows of a frame from before notice kinds)."""
+    if "notice_kind" not in monthly.columns:
+        return monthly
+    return monthly[monthly["notice_kind"] == INITIAL]
+
+
 def kpis_from_monthly(monthly: pd.DataFrame | None) -> dict:
-    """The figures by the numbers from `marts.agg_monthly_kpis` (one row per month of report)."""
+    """The figures by the numbers from `marts.agg_monthly_kpis`: victims' first notices (the
+    `initial` rows, one per month of report)."""
     if monthly is None:
         return {"monthly": [], "totals": None, "insufficient": "figures by the numbers come from the marts"}
-    monthly = monthly.sort_values("reported_month")
+    monthly = initial_notices(monthly).sort_values("reported_month")
     # Victims whose report never arrived have no month: they are counted in the decisions, not here.
     monthly = monthly[monthly["reported_month"].notna() & (monthly["victims"] > 0)]
     rows = [
@@ -549,6 +567,66 @@ def kpis_from_monthly(monthly: pd.DataFrame | None) -> dict:
         "victims_unsubscribed": int(monthly["victims_unsubscribed"].sum()),
     }
     return {"monthly": rows, "totals": totals, "insufficient": None if rows else "no reports yet"}
+
+
+def _kind_figures(rows: pd.DataFrame) -> dict:
+    """Messages, delivery, email opens and unsubscribes of one kind (or one kind-month): ratios
+    of sums, each beside its counts."""
+
+    def total(column: str) -> int:
+        return int(pd.to_numeric(rows[column]).fillna(0).sum())
+
+    def ratio(top: int, bottom: int) -> float | None:
+        return _num(top / bottom) if bottom else None
+
+    figures = {
+        name: total(name)
+        for name in (
+            "messages_sent",
+            "messages_delivered",
+            "emails_sent",
+            "emails_opened",
+            "victims_notified",
+            "victims_unsubscribed",
+        )
+    }
+    return {
+        **figures,
+        "delivery_rate": ratio(figures["messages_delivered"], figures["messages_sent"]),
+        "email_open_rate": ratio(figures["emails_opened"], figures["emails_sent"]),
+        "unsubscribe_rate": ratio(figures["victims_unsubscribed"], figures["victims_notified"]),
+    }
+
+
+def figures_by_kind(monthly: pd.DataFrame | None) -> dict:
+    """The figures by the numbers per notice kind from `marts.agg_monthly_kpis`: totals over the
+    period and each month, for every kind that sent a message. `victims_notified` counts the
+    people sent a message of the kind (victims, or reporting parties for `reporting_party`)."""
+    base: dict[str, Any] = {"kinds": [], "monthly": []}
+    if monthly is None:
+        return {**base, "insufficient": "figures by notice kind come from the marts"}
+    if "notice_kind" not in monthly.columns:
+        return {
+            **base,
+            "insufficient": "these monthly figures do not say which kind of notice each message was",
+        }
+    monthly = monthly[monthly["notice_kind"].notna()]
+    sent = monthly[pd.to_numeric(monthly["messages_sent"]).fillna(0) > 0]
+    order = [*NOTICE_KINDS, *sorted(set(sent["notice_kind"]) - set(NOTICE_KINDS))]
+    kinds = []
+    for kind in order:
+        rows = sent[sent["notice_kind"] == kind]
+        if rows.empty:
+            continue
+        kinds.append({"kind": kind, "label": NOTICE_KINDS.get(kind, kind), **_kind_figures(rows)})
+    by_month = []
+    dated = sent[sent["reported_month"].notna()]
+    for (month, kind), rows in sorted(
+        dated.groupby([pd.to_datetime(dated["reported_month"]), "notice_kind"]),
+        key=lambda item: (item[0][0], order.index(item[0][1])),
+    ):
+        by_month.append({"month": pd.Timestamp(month).strftime("%Y-%m"), "kind": kind, **_kind_figures(rows)})
+    return {"kinds": kinds, "monthly": by_month, "insufficient": None if kinds else "no messages sent yet"}
 
 
 def rollout_from_panel(panel: pd.DataFrame | None, plan: EvaluationPlan) -> dict:
@@ -696,6 +774,7 @@ def evaluate(
         "rollout": rollout_from_panel(rollout_panel, plan),
         "power": _power(binary, ratings),
         "kpis": kpis_from_monthly(kpis_monthly),
+        "figures_by_kind": figures_by_kind(kpis_monthly),
         "subgroups": _subgroups(ctx),
         "warnings": ctx.warnings,
     }

@@ -15,7 +15,7 @@ from analytics.frame import COLUMNS, frame_sha256, prepare
 class MartsData:
     frame: pd.DataFrame
     data_sha256: str
-    kpis_monthly: pd.DataFrame
+    kpis_monthly: pd.DataFrame  # one row per month of report and notice kind
     rollout_panel: pd.DataFrame
     period: dict
 
@@ -47,7 +47,7 @@ def load(url: str, experiment: str) -> MartsData:
         }
     frame = prepare(raw[list(COLUMNS)]) if not raw.empty else prepare(pd.DataFrame(columns=list(COLUMNS)))
     for column in kpis.columns:
-        if column != "reported_month":
+        if column not in ("reported_month", "notice_kind"):
             kpis[column] = pd.to_numeric(kpis[column])
     if not panel.empty:
         panel["followup_calls_per_100_reports"] = pd.to_numeric(panel["followup_calls_per_100_reports"])

@@ -685,6 +685,54 @@ def kpi_view(kpis: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def share_of(
+    entry: Mapping[str, Any], rate: str, part: str, whole: str, noun: str, decimals: int = 1
+) -> tuple[str, str]:
+    """('98.0%', '1,176 of 1,200 messages'); ('—', 'no emails sent') when there were none."""
+    if is_number(entry.get(whole)) and entry[whole] == 0:
+        return MISSING, f"no {noun} sent" if noun != "people" else "nobody sent one"
+    return fmt_pct(entry.get(rate), decimals), of_counts(entry, part, whole, noun)
+
+
+# Labels for the notice kinds, when results.json does not carry its own.
+KIND_LABELS = {
+    "initial": "Victims' first notices",
+    "reporting_party": "Notices to reporting parties",
+    "status_update": "Case-status follow-ups",
+    "survey": "Survey invitations",
+    "survey_reminder": "Survey reminders",
+}
+
+
+def kinds_view(figures: object) -> dict[str, Any] | None:
+    """The figures per notice kind, each percentage beside its counts; None when results.json
+    predates notice kinds (the subsection is left out rather than shown empty)."""
+    if not isinstance(figures, Mapping):
+        return None
+    rows = []
+    for entry in as_list(figures.get("kinds")):
+        kind = str(entry.get("kind") or MISSING)
+        rows.append(
+            {
+                "kind": str(entry.get("label") or KIND_LABELS.get(kind, kind)),
+                "sent": fmt_int(entry.get("messages_sent")),
+                "people": fmt_int(entry.get("victims_notified")),
+                "delivered": share_of(
+                    entry, "delivery_rate", "messages_delivered", "messages_sent", "messages"
+                ),
+                "opened": share_of(entry, "email_open_rate", "emails_opened", "emails_sent", "emails"),
+                "unsubscribed": share_of(
+                    entry, "unsubscribe_rate", "victims_unsubscribed", "victims_notified", "people", 2
+                ),
+            }
+        )
+    reason = figures.get("insufficient")
+    return {
+        "rows": rows,
+        "insufficient": f"Insufficient data: {reason_text(reason)}." if reason and not rows else "",
+    }
+
+
 def report_context(results: Mapping[str, Any]) -> dict[str, Any]:
     """Everything the template shows, already formatted."""
     if not isinstance(results, Mapping):
@@ -718,6 +766,7 @@ def report_context(results: Mapping[str, Any]) -> dict[str, Any]:
         "glance": glance_sentences(results, alpha),
         "warning_count": len(results.get("warnings") or []),
         "kpis": kpi_view(as_dict(results.get("kpis"))),
+        "kinds": kinds_view(results.get("figures_by_kind")),
         "forest": Markup(
             charts.forest_plot(forest_rows(binary, alpha, False), forest_rows(ratings, alpha, True))
         ),

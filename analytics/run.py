@@ -38,6 +38,11 @@ class EvaluationOutput:
             "srm_alarm": self.results["srm"]["alarm"],
             "significant": sorted(name for name, o in {**binary, **ratings}.items() if o["significant"]),
             "kpis": self.results["kpis"]["totals"],
+            # Messages sent per notice kind (initial, reporting_party, status_update, survey, …).
+            "messages_by_kind": {
+                entry["kind"]: entry["messages_sent"]
+                for entry in self.results.get("figures_by_kind", {}).get("kinds", [])
+            },
         }
 
 

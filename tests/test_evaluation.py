@@ -342,6 +342,78 @@ def test_figures_by_the_numbers_are_ratios_of_sums_not_means_of_rates():
     assert kpis_from_monthly(None)["insufficient"]
 
 
+def _month_kind(month: str, kind: str, sent: int, delivered: int, emails: int, opened: int, **rest) -> dict:
+    victims = {"victims": 100, "victims_eligible": 80} if kind in ("initial", "reporting_party") else {}
+    return {
+        "reported_month": pd.Timestamp(month),
+        "notice_kind": kind,
+        "victims": None,
+        "victims_eligible": None,
+        "victims_notified": rest.get("notified", sent),
+        "share_notified_by_email": 0.5,
+        "messages_sent": sent,
+        "messages_delivered": delivered,
+        "emails_sent": emails,
+        "emails_opened": opened,
+        "victims_unsubscribed": rest.get("unsubscribed", 0),
+        "email_open_rate": opened / emails if emails else None,
+        "delivery_rate": delivered / sent if sent else None,
+        "unsubscribe_rate": 0.0,
+        **victims,
+    }
+
+
+def test_figures_by_kind_count_each_kind_apart_and_victim_figures_stay_initial():
+    from analytics.evaluation import figures_by_kind, kpis_from_monthly
+
+    monthly = pd.DataFrame(
+        [
+            _month_kind("2025-03-01", "initial", 10, 9, 4, 3, notified=8, unsubscribed=1),
+            _month_kind("2025-03-01", "status_update", 6, 6, 2, 1),
+            _month_kind("2025-03-01", "survey", 5, 5, 5, 2),
+            _month_kind("2025-04-01", "initial", 20, 18, 10, 9, notified=15),
+            _month_kind("2025-04-01", "reporting_party", 0, 0, 0, 0, notified=0),
+            _month_kind("2025-04-01", "status_update", 4, 3, 0, 0),
+        ]
+    )
+    kpis = kpis_from_monthly(monthly)
+    # The evaluation's figures are the victims' first notices only.
+    assert kpis["totals"]["messages_sent"] == 30 and kpis["totals"]["victims_notified"] == 23
+    assert kpis["totals"]["victims"] == 200
+    assert [row["month"] for row in kpis["monthly"]] == ["2025-03", "2025-04"]
+
+    figures = figures_by_kind(monthly)
+    assert figures["insufficient"] is None
+    kinds = {entry["kind"]: entry for entry in figures["kinds"]}
+    assert list(kinds) == ["initial", "status_update", "survey"]  # a kind that sent nothing is left out
+    assert kinds["status_update"]["messages_sent"] == 10 and kinds["status_update"]["messages_delivered"] == 9
+    assert kinds["status_update"]["delivery_rate"] == pytest.approx(0.9)
+    assert kinds["status_update"]["email_open_rate"] == pytest.approx(0.5)
+    assert kinds["initial"]["unsubscribe_rate"] == pytest.approx(1 / 23)
+    assert kinds["survey"]["label"] == "Survey invitations"
+    assert [(row["month"], row["kind"]) for row in figures["monthly"]] == [
+        ("2025-03", "initial"),
+        ("2025-03", "status_update"),
+        ("2025-03", "survey"),
+        ("2025-04", "initial"),
+        ("2025-04", "status_update"),
+    ]
+    april = figures["monthly"][-1]
+    assert april["email_open_rate"] is None and april["emails_sent"] == 0  # texts only: no open rate
+    assert figures_by_kind(None)["insufficient"] == "figures by notice kind come from the marts"
+    # Monthly figures from before notice kinds: the kinds cannot be told apart, and say so.
+    assert figures_by_kind(monthly.drop(columns=["notice_kind"]))["insufficient"]
+
+
+def test_results_from_a_csv_have_no_kinds_and_say_why():
+    results = _evaluate(make_frame(400, seed=3))
+    assert results["figures_by_kind"] == {
+        "kinds": [],
+        "monthly": [],
+        "insufficient": "figures by notice kind come from the marts",
+    }
+
+
 def test_words_for_flags_in_a_csv_read_as_numbers(tmp_path):
     frame = make_frame(300, seed=6)
     words = frame.assign(opened=frame["opened"].map({1.0: "yes", 0.0: "no"}))

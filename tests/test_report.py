@@ -360,6 +360,60 @@ def test_results_from_a_csv_say_why_kpis_and_rollout_are_missing() -> None:
     text = parse(render_report_html(from_csv(full_results()))).visible_text
     assert "Insufficient data: figures by the numbers come from the marts." in text
     assert "Insufficient data: the staged-rollout comparison comes from the marts." in text
+    assert "Insufficient data: figures by notice kind come from the marts." in text
+    assert 'id="kinds"' not in render_report_html(from_csv(full_results()))
+
+
+def kinds_table(html: str) -> list[list[str]]:
+    """The rows of the by-kind table as cell texts (header row first)."""
+    table = html.split('<table id="kinds">', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", table, flags=re.S)
+    return [
+        [
+            " ".join(parse(cell).visible_text.split())
+            for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, flags=re.S)
+        ]
+        for row in rows
+    ]
+
+
+def test_each_notice_kind_has_its_own_row_with_counts_beside_percentages(html: str, page: Page) -> None:
+    assert ("3", "By kind of message") in {(str(level), text) for level, text in page.headings}
+    header, *rows = kinds_table(html)
+    assert header == [
+        "Kind of message",
+        "Messages sent",
+        "People sent one",
+        "Delivered",
+        "Emails opened",
+        "Unsubscribed",
+    ]
+    assert [row[0] for row in rows] == [
+        "Victims' first notices",
+        "Notices to reporting parties",
+        "Case-status follow-ups",
+        "Survey invitations",
+        "Survey reminders",
+    ]
+    by_kind = {row[0]: row[1:] for row in rows}
+    assert by_kind["Case-status follow-ups"] == [
+        "2,150",
+        "1,840",
+        "97.7% 2,101 of 2,150 messages",
+        "84.0% 1,109 of 1,320 emails",
+        "0.11% 2 of 1,840 people",
+    ]
+    assert by_kind["Victims' first notices"][2] == "98.0% 11,799 of 12,040 messages"
+    # Reminders went by text only: no open rate to show, and the table says why.
+    assert by_kind["Survey reminders"][3] == "\u2014 no emails sent"
+
+
+def test_results_from_before_notice_kinds_leave_the_kinds_table_out() -> None:
+    results = full_results()
+    del results["figures_by_kind"]
+    html = render_report_html(results)
+    assert 'id="kinds"' not in html and "By kind of message" not in html
+    assert "6,781 of 7,460 emails" in parse(html).visible_text
 
 
 def test_the_srm_alarm_box_appears_only_when_the_alarm_is_raised(html: str) -> None:

@@ -148,6 +148,17 @@ def demo(
         ):
             value = totals.get(key)
             console.print(f"  {label}: {value:.2%}" if value is not None else f"  {label}: n/a")
+        kinds = evaluation.results.get("figures_by_kind", {}).get("kinds", [])
+        if kinds:
+            console.print("  by kind of message (sent; delivered; emails opened):")
+        for entry in kinds:
+            delivered, opened = entry["delivery_rate"], entry["email_open_rate"]
+            console.print(
+                f"    {entry['label']}: {entry['messages_sent']:,}; "
+                + (f"{delivered:.1%}" if delivered is not None else "n/a")
+                + "; "
+                + (f"{opened:.1%} of {entry['emails_sent']:,}" if opened is not None else "no emails")
+            )
         funnel = evaluation.results["funnel"]
         console.print(
             f"  survey: {funnel['a']['responded'] + funnel['b']['responded']:,} responses from "
