@@ -178,7 +178,8 @@ def followup_calls(
                            WHERE n.victim_key = d.victim_key AND n.kind = 'initial' AND n.is_sent) AS notified
             FROM marts.fct_eligibility_decisions AS d
             JOIN marts.dim_reports AS r USING (report_number)
-            WHERE d.reported_date >= %s AND d.reported_date < %s AND NOT d.reason_not_individual
+            WHERE d.notice_kind = 'initial' AND d.reported_date >= %s AND d.reported_date < %s
+              AND NOT d.reason_not_individual
             ORDER BY d.victim_key
             """,
             (first, last),

@@ -106,3 +106,116 @@ def test_cli_evaluates_a_csv_and_rejects_a_bad_one(tmp_path):
     assert result.exit_code == 2
     assert "missing column(s): arm" in result.output
     assert not (tmp_path / "bad" / "results.json").exists()
+
+
+# (kind, channel, subject, delivery status, events) of the messages each of three Group A victims got.
+MESSAGES_OF_EACH_KIND = [
+    ("initial", "email", "", "delivered", ("open",)),
+    ("initial", "sms", "", "delivered", ()),
+    ("status_update", "email", "cleared_arrest", "delivered", ("unsubscribe",)),
+    ("status_update", "sms", "cleared_arrest", "undelivered", ()),
+    ("survey", "sms", "", "delivered", ()),
+    ("survey_reminder", "email", "", "delivered", ()),
+]
+
+
+def _send_messages_of_each_kind(url: str) -> tuple[int, str | None]:
+    """Outbox rows of every kind, as the dispatcher leaves them once sent, for three Group A victims
+    (and one reporting party when the agency has any). Returns (victims, reporting party key)."""
+    with psycopg.connect(url) as conn:
+        victims = conn.execute(
+            "SELECT victim_key, report_number FROM marts.fct_experiment_assignments WHERE arm = 'A' "
+            "ORDER BY victim_key LIMIT 3"
+        ).fetchall()
+        party = conn.execute(
+            "SELECT victim_key, report_number FROM marts.fct_eligibility_decisions "
+            "WHERE notice_kind = 'reporting_party' ORDER BY victim_key LIMIT 1"
+        ).fetchone()
+        # Survey messages name their invitation.
+        invitations = {}
+        for key, number in victims:
+            token = create_invitation(conn, key, number, load_config().experiment.name, "A", "sms", "en", 30)
+            invitations[key] = find_invitation(conn, token).invitation_id
+        rows = [(key, number, *message) for key, number in victims for message in MESSAGES_OF_EACH_KIND]
+        if party:
+            rows.append((*party, "reporting_party", "sms", "", "delivered", ()))
+        for index, (key, number, kind, channel, subject, status, events) in enumerate(rows):
+            outbox_id = conn.execute(
+                "INSERT INTO ops.outbox (victim_key, report_number, kind, channel, subject, state, address, "
+                "provider_id, sent_at, delivery_status, invitation_id) VALUES (%s, %s, %s, %s, %s, 'sent', "
+                "'x@example.org', %s, now(), %s, %s) RETURNING outbox_id",
+                (
+                    key,
+                    number,
+                    kind,
+                    channel,
+                    subject,
+                    f"test-{index}",
+                    status,
+                    invitations.get(key) if kind.startswith("survey") else None,
+                ),
+            ).fetchone()[0]
+            for event in events:
+                conn.execute(
+                    "INSERT INTO ops.events (source, event, outbox_id, dedupe_key, occurred_at) "
+                    "VALUES ('sendgrid', %s, %s, %s, now())",
+                    (event, outbox_id, f"test-{index}-{event}"),
+                )
+        conn.commit()
+    assert len(victims) == 3
+    return len(victims), party[0] if party else None
+
+
+@pytest.mark.db
+def test_the_figures_count_each_notice_kind_apart(built, tmp_path):
+    victims, party = _send_messages_of_each_kind(built)
+    assert party  # the small agency has reporting parties who are not victims
+    assert transform(url=built, as_of=BUILT_AS_OF, quiet=True).success
+    with psycopg.connect(built) as conn:
+        conn.execute("SET ROLE vnotify_analyst")
+        sent = dict(
+            conn.execute(
+                "SELECT notice_kind, sum(messages_sent) FROM marts.agg_monthly_kpis GROUP BY notice_kind"
+            ).fetchall()
+        )
+        initial_victims = conn.execute(
+            "SELECT sum(victims) FROM marts.agg_monthly_kpis WHERE notice_kind = 'initial'"
+        ).fetchone()[0]
+        decided_victims = conn.execute(
+            "SELECT count(*) FROM marts.fct_eligibility_decisions WHERE notice_kind = 'initial'"
+        ).fetchone()[0]
+    expected = {
+        "initial": 2 * victims,
+        "status_update": 2 * victims,
+        "survey": victims,
+        "survey_reminder": victims,
+    }
+    if party:
+        expected["reporting_party"] = 1
+    assert {kind: count for kind, count in sent.items() if count} == expected
+    assert initial_victims == decided_victims  # reporting parties are not counted as victims
+
+    results = run_evaluation(tmp_path, load_config(), url=built, with_pdf=False).results
+    kpis = results["kpis"]["totals"]
+    assert kpis["messages_sent"] == 2 * victims and kpis["victims_notified"] == victims  # initial only
+    assert kpis["emails_opened"] == victims == kpis["emails_sent"]
+    kinds = {entry["kind"]: entry for entry in results["figures_by_kind"]["kinds"]}
+    assert list(kinds)[:1] == ["initial"] and set(kinds) == set(expected)
+    follow_ups = kinds["status_update"]
+    assert (follow_ups["messages_sent"], follow_ups["messages_delivered"]) == (2 * victims, victims)
+    assert follow_ups["delivery_rate"] == pytest.approx(0.5)
+    assert (follow_ups["victims_unsubscribed"], follow_ups["victims_notified"]) == (victims, victims)
+    assert follow_ups["emails_opened"] == 0 and kinds["initial"]["victims_unsubscribed"] == 0
+    assert kinds["survey"]["emails_sent"] == 0 and kinds["survey"]["email_open_rate"] is None
+    assert {row["kind"] for row in results["figures_by_kind"]["monthly"]} == set(expected)
+
+    html = (tmp_path / "report.html").read_text()
+    table = html.split('<table id="kinds">', 1)[1].split("</table>", 1)[0]
+    for label in (
+        "Victims&#39; first notices",
+        "Case-status follow-ups",
+        "Survey invitations",
+        "Survey reminders",
+    ):
+        assert label in table
+    assert f"{victims} of {2 * victims} messages" in table  # follow-ups: half delivered, with the counts
