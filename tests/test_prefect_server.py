@@ -93,20 +93,31 @@ def _wait_healthy(api: str, server: subprocess.Popen, log: Path, timeout: float 
     raise AssertionError(f"no /api/health within {timeout} s:\n{log.read_text()[-3000:]}")
 
 
+def _api(api: str, method: str, path: str, **kwargs) -> httpx.Response:
+    """One API call, retried as Prefect's own client retries it: the server answers 503 (or 429)
+    while its SQLite database is busy, which a loaded 2-core machine makes likely."""
+    with httpx.Client(base_url=api, timeout=10) as client:
+        for attempt in range(8):
+            response = client.request(method, path, **kwargs)
+            if response.status_code not in (429, 503):
+                break
+            time.sleep(min(2**attempt, 15))
+    response.raise_for_status()
+    return response
+
+
 def _run_deployment(api: str, deployment_id: str, parameters: dict, worker_log: Path, timeout: float) -> dict:
     """Create a run of the deployment and wait for it to end; returns the flow run."""
-    with httpx.Client(base_url=api, timeout=10) as client:
-        response = client.post(
-            f"/deployments/{deployment_id}/create_flow_run", json={"parameters": parameters}
-        )
-        response.raise_for_status()
-        run_id = response.json()["id"]
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            run = client.get(f"/flow_runs/{run_id}").json()
-            if run["state"]["type"] in TERMINAL:
-                return run
-            time.sleep(1)
+    response = _api(
+        api, "POST", f"/deployments/{deployment_id}/create_flow_run", json={"parameters": parameters}
+    )
+    run_id = response.json()["id"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = _api(api, "GET", f"/flow_runs/{run_id}").json()
+        if run["state"]["type"] in TERMINAL:
+            return run
+        time.sleep(1)
     raise AssertionError(
         f"flow run still {run['state']['type']} after {timeout} s:\n{worker_log.read_text()[-4000:]}"
     )
@@ -170,7 +181,7 @@ def test_the_notify_deployment_runs_on_a_real_server_and_worker(clean_db_url, sm
         # The worker starts while the deployments are made: it waits for runs either way.
         with _running([*worker_args, "--install-policy", "never"], worker_env, worker_log):
             _prefect(prefect_env, "deploy", "--all", timeout=150)
-            deployments = httpx.post(f"{api}/deployments/filter", json={}, timeout=10).json()
+            deployments = _api(api, "POST", "/deployments/filter", json={}).json()
             stored = {
                 d["name"]: [(s["schedule"]["cron"], s["schedule"]["timezone"]) for s in d["schedules"]]
                 for d in deployments
@@ -207,7 +218,7 @@ def test_the_notify_deployment_runs_on_a_real_server_and_worker(clean_db_url, sm
             assert (len(store.twilio_messages), len(store.sendgrid_messages)) == (texts, emails)
             assert _outbox_states(clean_db_url) == {"sent": texts + emails}
             # Only the runs the test asked for: no schedule started one meanwhile.
-            runs = httpx.post(
-                f"{api}/flow_runs/filter", json={"deployments": {"id": {"any_": [notify["id"]]}}}, timeout=10
+            runs = _api(
+                api, "POST", "/flow_runs/filter", json={"deployments": {"id": {"any_": [notify["id"]]}}}
             ).json()
             assert sorted(r["id"] for r in runs) == sorted([run["id"], again["id"]])
