@@ -22,6 +22,7 @@ import random
 import re
 import secrets
 import shutil
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -115,6 +116,14 @@ def _read(folder: Path, name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def name_key(name: str | None) -> str:
+    """A name compared as CAD call-takers type it either way: "DOE, JANE" = "Jane Doe"."""
+    folded = unicodedata.normalize("NFKD", name or "")
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch)).lower()
+    folded = re.sub(r"[\'’`]", "", folded)
+    return " ".join(sorted(re.sub(r"[^a-z0-9]+", " ", folded).split()))
+
+
 def _timestamp(value: str, config: AgencyConfig) -> dt.datetime:
     moment = dt.datetime.fromisoformat(value.strip())
     return moment if moment.tzinfo else moment.replace(tzinfo=config.agency.zone)
@@ -122,15 +131,17 @@ def _timestamp(value: str, config: AgencyConfig) -> dt.datetime:
 
 @dataclass
 class Export:
-    """The newest version of each report (by updated_at), its offenses and its people."""
+    """The newest version of each report (by updated_at), its offenses, its people and the CAD
+    calls that name it."""
 
     incidents: dict[str, dict[str, str]]
     offenses: dict[str, list[dict[str, str]]]
     persons: dict[tuple[str, int], dict[str, str]]
     people_on: dict[str, list[dict[str, str]]]
+    calls_on: dict[str, list[dict[str, str]]]
 
     @classmethod
-    def from_rows(cls, incidents, offenses, persons, config: AgencyConfig) -> Export:
+    def from_rows(cls, incidents, offenses, persons, config: AgencyConfig, cad_calls=()) -> Export:
         newest: dict[str, dict[str, str]] = {}
         for row in incidents:  # ties: the later row wins, as a later export would
             number = row["report_number"].strip()
@@ -148,7 +159,11 @@ class Export:
             number = row["report_number"].strip()
             people[(number, int(row["person_seq"]))] = row
             people_on[number].append(row)
-        return cls(newest, dict(by_report), people, dict(people_on))
+        calls_on: dict[str, list[dict[str, str]]] = defaultdict(list)
+        for row in cad_calls:
+            if (row.get("report_number") or "").strip():
+                calls_on[row["report_number"].strip()].append(row)
+        return cls(newest, dict(by_report), people, dict(people_on), dict(calls_on))
 
     @classmethod
     def read(cls, folder: Path, config: AgencyConfig) -> Export:
@@ -157,6 +172,7 @@ class Export:
             _read(folder, "offenses.csv"),
             _read(folder, "persons.csv"),
             config,
+            _read(folder, "cad_calls.csv"),
         )
 
 
@@ -241,10 +257,12 @@ def violations(
             flag("no_consent_basis")
         if not channels or set(channels) - {"sms", "email"}:
             flag("no_channel")
-        if "sms" in channels:
+        own_is_landline = (person.get("phone_type") or "").strip().lower() == "landline"
+        from_cad = "sms" in channels and _is_callers_phone(row["phone_e164"], person, export, config)
+        if "sms" in channels and not from_cad:
             if not own_phone or row["phone_e164"] != own_phone:
                 flag("sms_to_an_address_not_the_victims")
-            if (person.get("phone_type") or "").strip().lower() == "landline":
+            if own_is_landline:
                 flag("sms_to_a_landline")
             if {own_phone, row["phone_e164"]} & opt_outs.get("sms", set()):
                 flag("opted_out")
@@ -286,9 +304,29 @@ def violations(
             export.people_on.get(number, []),
             config,
         )
-        if not is_eligible(person, facts, config):
+        if not is_eligible(person, facts, config, phone_override=row["phone_e164"] if from_cad else None):
             flag("simulator_ground_truth")
     return found
+
+
+def _is_callers_phone(phone: str | None, person: Row, export: Export, config: AgencyConfig) -> bool:
+    """Contact from dispatch: the person had no textable RMS phone, consent allows the CAD one,
+    and a CAD call on the report came from `phone` with the person's name as the caller."""
+    notices = config.notices
+    own_phone = e164(person.get("phone"))
+    own_is_landline = (person.get("phone_type") or "").strip().lower() == "landline"
+    consent = _truthy(person.get("contact_consent"))
+    if not (notices.cad_caller_phone and phone and phone != own_phone):
+        return False
+    if own_phone and not own_is_landline:
+        return False
+    if consent is False or (consent is None and not notices.caller_phone_counts_as_consent):
+        return False
+    name = name_key(f"{person.get('first_name') or ''} {person.get('last_name') or ''}")
+    return bool(name) and any(
+        e164(call.get("caller_phone")) == phone and name_key(call.get("caller_name")) == name
+        for call in export.calls_on.get(person["report_number"].strip(), [])
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -584,14 +622,17 @@ def test_the_checker_flags_every_rule(small_agency):
     def changed(**fields: str) -> Export:
         """The export with this victim's row changed."""
         persons = [dict(p, **fields) if (p is person) else p for p in _rows(base.people_on)]
-        return Export.from_rows(list(base.incidents.values()), _rows(base.offenses), persons, config)
+        return Export.from_rows(
+            list(base.incidents.values()), _rows(base.offenses), persons, config, _rows(base.calls_on)
+        )
 
-    def with_rows(*, incidents=(), offenses=(), persons=()) -> Export:
+    def with_rows(*, incidents=(), offenses=(), persons=(), calls=()) -> Export:
         return Export.from_rows(
             [*base.incidents.values(), *incidents],
             [*_rows(base.offenses), *offenses],
             [*_rows(base.people_on), *persons],
             config,
+            [*_rows(base.calls_on), *calls],
         )
 
     assert rules() == set()
@@ -636,6 +677,48 @@ def test_the_checker_flags_every_rule(small_agency):
     assert "sms_to_an_address_not_the_victims" in rules(due=dict(row, phone_e164="+15205550199"))
     assert "email_to_an_address_not_the_victims" in rules(due=dict(row, email="someone@example.org"))
     assert "sms_to_a_landline" in rules(changed(phone_type="landline"))
+    # Contact from dispatch: the CAD caller's phone, only for the caller, without a textable RMS
+    # phone, with consent, and with the setting on.
+    cad_phone = "+15205550177"
+    call = {
+        "report_number": number,
+        "call_number": "C-TEST",
+        "caller_name": f"{person.get('last_name', '')}, {person.get('first_name', '')}".upper(),
+        "caller_phone": "(520) 555-0177",
+    }
+    no_phone = dict(person, phone="", contact_consent="Y")
+    cad_row = dict(row, phone_e164=cad_phone)
+
+    def with_caller(victim=no_phone, caller=call) -> Export:
+        persons = [victim if (p is person) else p for p in _rows(base.people_on)]
+        calls = [*_rows(base.calls_on), caller]
+        return Export.from_rows(list(base.incidents.values()), _rows(base.offenses), persons, config, calls)
+
+    assert rules(with_caller(), due=cad_row) == set()
+    assert (
+        rules(with_caller(dict(no_phone, phone_type="landline", phone=person["phone"])), due=cad_row) == set()
+    )
+    assert "sms_to_an_address_not_the_victims" in rules(with_caller(dict(person)), due=cad_row)
+    assert "sms_to_an_address_not_the_victims" in rules(
+        with_caller(caller=dict(call, caller_name="Someone Else")), due=cad_row
+    )
+    assert "sms_to_an_address_not_the_victims" in rules(
+        with_caller(caller=dict(call, report_number="X-1")), due=cad_row
+    )
+    assert "no_consent_basis" in rules(with_caller(dict(no_phone, contact_consent="N")), due=cad_row)
+    no_cad = config.model_copy(
+        update={"notices": config.notices.model_copy(update={"cad_caller_phone": False})}
+    )
+    assert "sms_to_an_address_not_the_victims" in rules(with_caller(), due=cad_row, cfg=no_cad)
+    cad_offender = dict(offender, phone="520-555-0177", email="")
+    cad_with_offender = Export.from_rows(
+        list(base.incidents.values()),
+        _rows(base.offenses),
+        [no_phone if (p is person) else p for p in _rows(base.people_on)] + [cad_offender],
+        config,
+        [*_rows(base.calls_on), call],
+    )
+    assert "contact_shared_with_offender" in rules(cad_with_offender, due=cad_row)
     assert "already_notified" in rules(outbox={victim_key(number, seq)})
     assert "holdout_arm" in rules(due=dict(row, arm="B"))
     assert "unassigned_in_experiment_window" in rules(due=dict(row, arm=None))
@@ -720,7 +803,8 @@ def test_every_victim_gets_exactly_one_decision(clean_db_url, small_agency, tmp_
 
     decisions = _query(
         clean_db_url,
-        "SELECT victim_key, report_number, is_eligible, reasons FROM marts.fct_eligibility_decisions",
+        "SELECT victim_key, report_number, is_eligible, reasons FROM marts.fct_eligibility_decisions"
+        " WHERE notice_kind = 'initial'",
     )
     keys = [d["victim_key"] for d in decisions]
     assert len(keys) == len(set(keys)), "a victim has two decisions"

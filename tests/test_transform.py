@@ -24,17 +24,27 @@ def _bucket(salt: str, report_number: str) -> float:
 
 
 def test_every_victim_gets_one_decision_and_the_due_list_is_safe(built):
-    (victims, decided) = _rows(
+    (victims, decided, parties, parties_decided) = _rows(
         built,
         """SELECT (SELECT count(*) FROM intermediate.int_persons__deduplicated WHERE role = 'victim'),
-                  (SELECT count(*) FROM marts.fct_eligibility_decisions)""",
+                  (SELECT count(*) FROM marts.fct_eligibility_decisions WHERE notice_kind = 'initial'),
+                  (SELECT count(*) FROM intermediate.int_persons__deduplicated WHERE role = 'reporting_party'),
+                  (SELECT count(*) FROM marts.fct_eligibility_decisions WHERE notice_kind = 'reporting_party')""",
     )[0]
     assert victims == decided > 0
+    # Reporting parties who are not also victims get a decision too; the sample agency has them off.
+    assert 0 < parties_decided <= parties
+    assert not _rows(
+        built,
+        """SELECT 1 FROM marts.fct_eligibility_decisions WHERE notice_kind = 'reporting_party'
+           AND NOT 'reporting_party_notices_off' = ANY(reasons)""",
+    )
     eligible = _rows(built, "SELECT count(*) FROM marts.fct_eligibility_decisions WHERE is_eligible")[0][0]
-    due = _rows(built, "SELECT report_number, arm, channels FROM restricted.notifications_due")
+    due = _rows(built, "SELECT report_number, arm, channels, kind FROM restricted.notifications_due")
     assert 0 < len(due) <= eligible
-    assert {arm for _, arm, _ in due} <= {"A", None}
-    assert all(channels for _, _, channels in due)
+    assert {arm for _, arm, _, _ in due} <= {"A", None}
+    assert all(channels for _, _, channels, _ in due)
+    assert {kind for *_, kind in due} == {"initial"}
 
 
 def test_arms_match_the_python_hash_and_the_holdout_share(built):

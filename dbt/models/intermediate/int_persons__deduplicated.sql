@@ -10,7 +10,8 @@
 -- A person entered twice on one report (same role, name and birth date or age, or same
 -- contact) is kept once: the lowest person_seq, its contact details, and for every safety
 -- fact the most cautious of what the copies say (deceased if any copy says so, consent
--- refused if any copy refuses, the youngest age, not an individual unless every copy is).
+-- refused if any copy refuses, the youngest age, not an individual unless every copy is; no
+-- type when no copy gives one).
 with
 
 persons as (
@@ -44,7 +45,8 @@ merged as (
         min(age) as age,
         max(birth_date) as birth_date,
         coalesce(bool_and(coalesce(victim_type, '') = 'individual'), false) as is_individual_in_every_copy,
-        min(victim_type) filter (where coalesce(victim_type, '') <> 'individual') as other_victim_type
+        min(victim_type) filter (where coalesce(victim_type, '') <> 'individual') as other_victim_type,
+        bool_and(victim_type is null) as has_no_victim_type
     from ranked
     group by report_number, canonical_seq
 )
@@ -53,8 +55,12 @@ select
     ranked.report_number,
     ranked.person_seq,
     ranked.role,
-    case when merged.is_individual_in_every_copy then 'individual' else coalesce(merged.other_victim_type, 'unknown') end
-        as victim_type,
+    -- Null only when no copy gives a type (reporting parties usually have none).
+    case
+        when merged.is_individual_in_every_copy then 'individual'
+        when merged.has_no_victim_type then null
+        else coalesce(merged.other_victim_type, 'unknown')
+    end as victim_type,
     ranked.first_name,
     ranked.last_name,
     merged.birth_date,

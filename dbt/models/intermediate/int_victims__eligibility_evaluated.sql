@@ -7,13 +7,25 @@
         indexes=[{'columns': ['report_number']}],
     )
 }}
--- Every victim on every report, with every rule that keeps the department from messaging
--- them. The victim-safety gate: a reason here is never overridden downstream.
+-- Every victim on every report, and every reporting party who is not also a victim there, with
+-- every rule that keeps the department from messaging them. The victim-safety gate: a reason
+-- here is never overridden downstream. notice_kind says which notice the row decides: a
+-- victim's `initial` notice or a `reporting_party` notice.
+--
+-- Contact from dispatch: a person with no usable RMS phone (none valid, or a landline) who was
+-- the caller on the report's CAD call gets the caller's phone (phone_source `cad`) when
+-- cad_caller_phone is on and consent allows it: never after a refusal (N), with unknown consent
+-- only when caller_phone_counts_as_consent. That phone then meets every check the RMS one would.
 with
 
-victims as (
+persons as (
     select * from {{ ref('int_persons__deduplicated') }}
-    where role = 'victim' and {{ only_reports_to_refresh('report_number', include_open=true) }}
+    where role in ('victim', 'reporting_party')
+        and {{ only_reports_to_refresh('report_number', include_open=true) }}
+),
+
+cad_matches as (
+    select * from {{ ref('int_persons__cad_caller_matched') }}
 ),
 
 people as (
@@ -52,10 +64,80 @@ offender_contacts as (
     where role in ('offender', 'suspect', 'arrestee')
 ),
 
+-- The phone each person is reached on: the RMS one when usable, else the CAD caller's.
+contacted as (
+    select
+        persons.*,
+        persons.phone_e164 as rms_phone_e164,
+        coalesce(
+            {{ var('cad_caller_phone') }}
+            and cad_matches.cad_phone_line_type in ('mobile', 'unknown')
+            and (persons.phone_e164 is null or persons.phone_line_type = 'landline')
+            -- The RMS number typed as a landline is not made textable by CAD's copy of it.
+            and cad_matches.cad_phone_e164 is distinct from persons.phone_e164
+            and coalesce(persons.contact_consent, {{ var('caller_phone_counts_as_consent') }}),
+            false
+        ) as uses_cad_phone,
+        cad_matches.cad_phone_e164,
+        cad_matches.cad_phone_line_type
+    from persons
+    left join cad_matches
+        on persons.report_number = cad_matches.report_number and persons.person_seq = cad_matches.person_seq
+),
+
+with_phone as (
+    select
+        contacted.*,
+        {{ normalized_name("coalesce(contacted.first_name, '') || ' ' || coalesce(contacted.last_name, '')") }}
+            as name_key,
+        case when contacted.uses_cad_phone then contacted.cad_phone_e164 else contacted.rms_phone_e164 end
+            as contact_phone_e164,
+        case when contacted.uses_cad_phone then contacted.cad_phone_line_type else contacted.phone_line_type end
+            as contact_phone_line_type,
+        case when contacted.uses_cad_phone then 'cad' when contacted.rms_phone_e164 is not null then 'rms' end
+            as phone_source
+    from contacted
+),
+
+-- A reporting party who is also a victim on the report (same name, phone or e-mail) hears as a
+-- victim only.
+victims_on_report as (
+    select report_number, name_key, rms_phone_e164, contact_phone_e164, email
+    from with_phone
+    where role = 'victim'
+),
+
+reporting_parties_also_victims as (
+    select distinct rp.report_number, rp.person_seq
+    from with_phone as rp
+    inner join victims_on_report as v
+        on rp.report_number = v.report_number
+        and (
+            rp.name_key = v.name_key
+            or rp.email = v.email
+            or rp.rms_phone_e164 in (v.rms_phone_e164, v.contact_phone_e164)
+            or rp.contact_phone_e164 in (v.rms_phone_e164, v.contact_phone_e164)
+        )
+    where rp.role = 'reporting_party'
+),
+
+victims as (
+    select
+        with_phone.*,
+        case when with_phone.role = 'victim' then 'initial' else 'reporting_party' end as notice_kind
+    from with_phone
+    left join reporting_parties_also_victims as also_victims
+        on with_phone.report_number = also_victims.report_number
+        and with_phone.person_seq = also_victims.person_seq
+    where also_victims.person_seq is null
+),
+
 joined as (
     select
         victims.report_number,
         victims.person_seq,
+        victims.notice_kind,
+        victims.role as person_role,
         {{ victim_key('victims.report_number', 'victims.person_seq') }} as victim_key,
         reports.report_number is null as is_report_missing,
         coalesce(reports.is_deleted, false) as is_report_deleted,
@@ -72,13 +154,15 @@ joined as (
         coalesce(offense_summary.has_notifiable_offense, false) as has_notifiable_offense,
         offense_summary.primary_offense_code,
         coalesce(reports.is_domestic_violence, false) as is_domestic_violence,
-        victims.phone_e164,
-        victims.phone_line_type,
+        victims.contact_phone_e164 as phone_e164,
+        victims.contact_phone_line_type as phone_line_type,
+        victims.rms_phone_e164,
+        victims.phone_source,
         victims.email,
         victims.contact_consent,
         victims.language,
-        {{ var('sms_enabled') }} and victims.phone_e164 is not null
-            and victims.phone_line_type in ('mobile', 'unknown') as has_sms_channel,
+        {{ var('sms_enabled') }} and victims.contact_phone_e164 is not null
+            and victims.contact_phone_line_type in ('mobile', 'unknown') as has_sms_channel,
         {{ var('email_enabled') }} and victims.email is not null as has_email_channel
     from victims
     left join reports on victims.report_number = reports.report_number
@@ -93,14 +177,14 @@ shared_contacts as (
     from joined
     inner join offender_contacts as o
         on joined.report_number = o.report_number
-        and ((joined.phone_e164 is not null and joined.phone_e164 = o.phone_e164)
+        and (o.phone_e164 in (joined.phone_e164, joined.rms_phone_e164)
             or (joined.email is not null and joined.email = o.email))
 ),
 
 notified as (
-    select distinct victim_key, report_number
+    select distinct victim_key, report_number, kind
     from outbox
-    where kind = 'initial'
+    where kind in ('initial', 'reporting_party')
 ),
 
 with_contact_checks as (
@@ -118,13 +202,19 @@ with_contact_checks as (
     left join opt_outs as email_opt_outs
         on email_opt_outs.channel = 'email' and joined.email = email_opt_outs.address
     left join notified
-        on joined.victim_key = notified.victim_key and joined.report_number = notified.report_number
+        on joined.victim_key = notified.victim_key
+        and joined.report_number = notified.report_number
+        and joined.notice_kind = notified.kind
 ),
 
 reasons as (
     select
         *,
-        coalesce(victim_type, '') <> 'individual' as reason_not_individual,
+        -- Reporting parties usually carry no victim_type: none counts as an individual for them only.
+        case
+            when notice_kind = 'reporting_party' then coalesce(victim_type, 'individual') <> 'individual'
+            else coalesce(victim_type, '') <> 'individual'
+        end as reason_not_individual,
         coalesce(age_at_report < {{ var('minimum_age') }}, false) as reason_juvenile,
         is_deceased as reason_deceased,
         has_sensitive_offense as reason_sensitive_offense,
@@ -143,7 +233,9 @@ reasons as (
         is_already_notified as reason_already_notified,
         not has_notifiable_offense as reason_offense_not_notifiable,
         is_report_missing as reason_report_not_received,
-        is_report_deleted as reason_report_deleted
+        is_report_deleted as reason_report_deleted,
+        notice_kind = 'reporting_party' and not {{ var('reporting_party_notices') }}
+            as reason_reporting_party_notices_off
     from with_contact_checks
 ),
 
@@ -165,7 +257,8 @@ select
         case when reason_already_notified then 'already_notified' end,
         case when reason_offense_not_notifiable then 'offense_not_notifiable' end,
         case when reason_report_not_received then 'report_not_received' end,
-        case when reason_report_deleted then 'report_deleted' end
+        case when reason_report_deleted then 'report_deleted' end,
+        case when reason_reporting_party_notices_off then 'reporting_party_notices_off' end
     ], null) as reasons,
     has_sms_channel and not is_sms_opted_out as can_sms,
     has_email_channel and not is_email_opted_out as can_email,
@@ -175,7 +268,7 @@ select
             then split_part(language, '-', 1)
         else '{{ var("default_language") }}'
     end as message_language,
-    'rms' as contact_source
+    case when phone_source = 'cad' then 'cad' else 'rms' end as contact_source
 from reasons
 )
 

@@ -8,7 +8,8 @@
         indexes=[{'columns': ['report_number']}],
     )
 }}
--- One row per victim per report: the decision and every reason, without names or contacts.
+-- One row per victim per report (notice_kind `initial`), and per reporting party who is not a
+-- victim there (`reporting_party`): the decision and every reason, without names or contacts.
 with
 
 evaluated as (
@@ -19,6 +20,8 @@ evaluated as (
 select
     victim_key,
     report_number,
+    notice_kind,
+    person_role,
     division_code,
     reported_date,
     date_trunc('month', reported_date)::date as reported_month,
@@ -39,9 +42,11 @@ select
     reason_offense_not_notifiable,
     reason_report_not_received,
     reason_report_deleted,
+    reason_reporting_party_notices_off,
     can_sms,
     can_email,
     message_language,
     contact_source,
+    phone_source,
     {{ as_of() }} as decided_at
 from evaluated

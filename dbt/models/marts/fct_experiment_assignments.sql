@@ -11,11 +11,12 @@
 -- Each victim is assigned once, when first found eligible on a report inside the experiment
 -- window, and never reassigned: --full-refresh leaves this table alone, and the arm is a pure
 -- function of the salt and the report number, so a rebuild gives the same arms. Victims on one
--- report share an arm.
+-- report share an arm. Only victims are randomized: reporting parties follow their report's arm.
 with
 
 decisions as (
     select * from {{ ref('fct_eligibility_decisions') }}
+    where notice_kind = 'initial'
 ),
 
 newly_eligible as (

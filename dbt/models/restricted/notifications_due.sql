@@ -1,5 +1,9 @@
 -- What the send flow delivers: eligible victims in Group A (or outside the experiment window)
--- not yet in the outbox, with every field the message needs. Contact details: restricted.
+-- not yet in the outbox, with every field the message needs; `kind` is the notice (`initial`
+-- for victims, `reporting_party` for reporting parties who are not victims). Reporting parties
+-- are not randomized: theirs goes only when the report's arm (experiment_bucket, as the
+-- assignments compute it) is A, or the report is outside the experiment window. Contact
+-- details: restricted.
 with
 
 evaluated as (
@@ -52,7 +56,8 @@ select
     evaluated.division_code,
     divisions.substation_phone,
     divisions.investigations_phone,
-    assignments.arm
+    assignments.arm,
+    evaluated.notice_kind as kind
 from evaluated
 inner join victims on evaluated.report_number = victims.report_number and evaluated.person_seq = victims.person_seq
 inner join reports on evaluated.report_number = reports.report_number
@@ -66,9 +71,13 @@ where
     -- The holdout never hears from us; outside the experiment window nobody is held out.
     coalesce(assignments.arm, 'A') = 'A'
     and (
-        assignments.victim_key is not null
-        or evaluated.reported_date < '{{ var("experiment_start_date") }}'::date
+        evaluated.reported_date < '{{ var("experiment_start_date") }}'::date
         {%- if var('experiment_end_date') %}
         or evaluated.reported_date > '{{ var("experiment_end_date") }}'::date
         {%- endif %}
+        or (evaluated.notice_kind = 'initial' and assignments.victim_key is not null)
+        or (
+            evaluated.notice_kind = 'reporting_party'
+            and {{ experiment_bucket('evaluated.report_number') }} >= {{ var('holdout_share') }}
+        )
     )

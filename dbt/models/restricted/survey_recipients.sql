@@ -19,7 +19,8 @@ assignments as (
 
 evaluated as (
     select * from {{ ref('int_victims__eligibility_evaluated') }}
-    where reasons <@ array['already_notified', 'stale_report', 'opted_out']::text []
+    where notice_kind = 'initial'
+        and reasons <@ array['already_notified', 'stale_report', 'opted_out']::text []
 ),
 
 victims as (

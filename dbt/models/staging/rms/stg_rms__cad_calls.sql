@@ -1,4 +1,5 @@
--- CAD calls, newest version of each call number; calls without a report are kept.
+-- CAD calls, newest version of each call number; calls without a report are kept. The caller's
+-- phone is joined normalized (ops.phone_numbers), like persons' phones. Caller details are PII.
 with
 
 calls as (
@@ -17,6 +18,10 @@ ranked as (
             as recency
     from calls
     inner join batches on calls.batch_id = batches.batch_id
+),
+
+phones as (
+    select * from {{ source('ops', 'phone_numbers') }}
 )
 
 select
@@ -28,6 +33,9 @@ select
     upper(nullif(btrim(division), '')) as division_raw,
     nullif(btrim(caller_name), '') as caller_name,
     nullif(btrim(caller_phone), '') as caller_phone_raw,
+    phones.e164 as caller_phone_e164,
+    case when phones.is_valid then phones.line_type end as caller_phone_line_type,
     nullif(btrim(disposition), '') as disposition
 from ranked
-where recency = 1
+left join phones on ranked.caller_phone = phones.raw_phone and phones.is_valid
+where ranked.recency = 1
