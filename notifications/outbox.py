@@ -51,24 +51,25 @@ class ClaimedRow:
     invitation_id: int | None = None  # survey kinds: the invitation the message links to
 
 
-def enqueue_due(conn: psycopg.Connection, kind: str = "initial") -> dict[str, int]:
-    """Queue every due notification once per channel; rows already queued are left alone."""
+def enqueue_due(conn: psycopg.Connection) -> dict[str, int]:
+    """Queue every due notification once per channel, of the kind the warehouse decided (a
+    reporting party's row is `reporting_party`, never `initial`); rows already queued are left
+    alone."""
     payload = ", ".join(f"'{field}', due.{field}" for field in PAYLOAD_FIELDS)
     rows = conn.execute(
         f"""
         WITH inserted AS (
-          INSERT INTO ops.outbox (victim_key, report_number, kind, channel, address, language, payload)
-          SELECT due.victim_key, due.report_number, %(kind)s, channel,
+          INSERT INTO ops.outbox (victim_key, report_number, kind, channel, address, language, payload, subject)
+          SELECT due.victim_key, due.report_number, due.kind, channel,
                  CASE channel WHEN 'sms' THEN due.phone_e164 ELSE due.email END,
-                 due.language, jsonb_build_object({payload})
+                 due.language, jsonb_build_object({payload}), ''
           FROM restricted.notifications_due AS due
           CROSS JOIN LATERAL unnest(due.channels) AS channel
           ON CONFLICT ON CONSTRAINT outbox_once DO NOTHING
           RETURNING channel
         )
         SELECT channel, count(*) FROM inserted GROUP BY channel
-        """,
-        {"kind": kind},
+        """
     ).fetchall()
     return {channel: n for channel, n in rows}
 
