@@ -64,16 +64,33 @@ class DispatchSettings:
 @dataclass
 class DispatchSummary:
     outcomes: Counter = field(default_factory=Counter)
+    # The same outcomes per kind of message (initial, reporting_party, status_update, survey...).
+    outcomes_by_kind: dict[str, Counter] = field(default_factory=dict)
     claimed: int = 0
     reconciled: Counter = field(default_factory=Counter)
     window_open: bool = True
     next_opening: str | None = None
     seconds: float = 0.0
 
+    def count(self, kind: str, outcome: str, n: int = 1) -> None:
+        """One outcome (or `n`) of a row of `kind`, in the totals and in that kind's counts."""
+        self.outcomes[outcome] += n
+        self.outcomes_by_kind.setdefault(kind, Counter())[outcome] += n
+
+    def merge(self, other: DispatchSummary) -> None:
+        self.outcomes.update(other.outcomes)
+        for kind, counts in other.outcomes_by_kind.items():
+            self.outcomes_by_kind.setdefault(kind, Counter()).update(counts)
+        self.reconciled.update(other.reconciled)
+        self.claimed += other.claimed
+
     def as_dict(self) -> dict:
         return {
             "claimed": self.claimed,
             "outcomes": dict(self.outcomes),
+            "outcomes_by_kind": {
+                kind: dict(counts) for kind, counts in sorted(self.outcomes_by_kind.items())
+            },
             "reconciled": dict(self.reconciled),
             "window_open": self.window_open,
             "next_opening": self.next_opening,
@@ -216,9 +233,7 @@ class Dispatcher:
             except BaseException as error:  # surfaced by run() once every thread has stopped
                 errors.append(error)
             with lock:
-                summary.outcomes.update(local.outcomes)
-                summary.reconciled.update(local.reconciled)
-                summary.claimed += local.claimed
+                summary.merge(local)
 
         threads = [threading.Thread(target=work, args=(i,), name=f"send-{i}") for i in range(max(1, workers))]
         for thread in threads:
@@ -318,10 +333,10 @@ class Dispatcher:
                 if row.kind in SURVEY_KINDS
             ]
             linked = surveys.issue_links(conn, survey_rows, link_days)
-            for outbox_id, *_ in survey_rows:
+            for outbox_id, _, kind, *_ in survey_rows:
                 if outbox_id not in linked:
                     outbox.mark_failed(conn, outbox_id, "survey_already_opened")
-                    summary.outcomes["survey_already_opened"] += 1
+                    summary.count(kind, "survey_already_opened")
             self.on_step("before_claim_commit", rows[0].outbox_id if rows else 0)
         tokens = [
             (row, token) for row, token in tokens if row.kind not in SURVEY_KINDS or row.outbox_id in linked
@@ -354,21 +369,22 @@ class Dispatcher:
                 with conn.transaction():
                     for later, _ in rows[index:]:
                         outbox.release(conn, later.outbox_id, opening, "outside_send_window")
-                summary.outcomes["deferred_window"] += len(rows) - index
+                for later, _ in rows[index:]:
+                    summary.count(later.kind, "deferred_window")
                 return
             if time.monotonic() >= send_by:
                 outbox.release(conn, row.outbox_id, dt.datetime.now(UTC), "lease_too_short")
-                summary.outcomes["released"] += 1
+                summary.count(row.kind, "released")
                 continue
             if outbox.is_opted_out(conn, row.channel, row.address):
                 outbox.mark_failed(conn, row.outbox_id, "opted_out")
-                summary.outcomes["opted_out"] += 1
+                summary.count(row.kind, "opted_out")
                 continue
             result = self._call_provider(row, token, sms, email)
             if result.outcome == "accepted":
                 self.on_step("after_provider_accept", row.outbox_id)
             self._record(conn, recorder, row, result)
-            summary.outcomes[result.outcome] += 1
+            summary.count(row.kind, result.outcome)
             self.on_step("recorded", row.outbox_id)
 
     def _sms_body(self, row: outbox.ClaimedRow, token: str) -> str:

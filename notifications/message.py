@@ -52,6 +52,11 @@ class Notification:
     investigations_phone: str
     arm: str | None = None
     kind: str = "initial"
+    # Status updates only: what changed (ops.outbox.subject), the case's status and detective.
+    case_status: str | None = None
+    assigned_detective: str | None = None
+    change_type: str | None = None  # case_status | detective
+    subject: str = ""
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Notification:
@@ -67,8 +72,8 @@ class Notification:
             channels=tuple(row["channels"] or ()),
             offense_code=row["offense_code"],
             offense_name=row["offense_name"],
-            explanation=row["explanation"],
-            next_steps=row["next_steps"],
+            explanation=row.get("explanation"),
+            next_steps=row.get("next_steps"),
             officer_name=row["officer_name"],
             reported_at=row["reported_at"],
             division_code=row["division_code"],
@@ -76,12 +81,16 @@ class Notification:
             investigations_phone=row["investigations_phone"],
             arm=row.get("arm"),
             kind=row.get("kind") or "initial",
+            case_status=row.get("case_status"),
+            assigned_detective=row.get("assigned_detective"),
+            change_type=row.get("change_type"),
+            subject=row.get("subject") or "",
         )
 
 
 def notification_from_outbox(columns: Mapping[str, Any]) -> Notification:
     """The message's content as queued in `ops.outbox`, from its columns (victim_key,
-    report_number, kind, channel, address, language, payload).
+    report_number, kind, channel, address, language, payload and, when selected, subject).
 
     The dispatcher renders from this and the message page shows it, so both say the same thing.
     The payload is JSON, so the report time arrives as ISO text when read back.
@@ -97,6 +106,7 @@ def notification_from_outbox(columns: Mapping[str, Any]) -> Notification:
             "report_number": columns["report_number"],
             "language": columns["language"],
             "kind": columns["kind"],
+            "subject": columns.get("subject") or "",
             "email": columns["address"] if channel == "email" else None,
             "phone_e164": columns["address"] if channel == "sms" else None,
             "channels": [channel],

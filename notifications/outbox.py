@@ -49,29 +49,54 @@ class ClaimedRow:
     attempts: int
     lease_until: dt.datetime
     invitation_id: int | None = None  # survey kinds: the invitation the message links to
+    subject: str = ""  # status updates: what changed (a case status or detective:<name>)
 
 
-def enqueue_due(conn: psycopg.Connection) -> dict[str, int]:
-    """Queue every due notification once per channel, of the kind the warehouse decided (a
-    reporting party's row is `reporting_party`, never `initial`); rows already queued are left
-    alone."""
-    payload = ", ".join(f"'{field}', due.{field}" for field in PAYLOAD_FIELDS)
+# A status update's payload: the usual fields it has (no offense explanation or next steps) and
+# what changed.
+STATUS_PAYLOAD_FIELDS = (
+    *(field for field in PAYLOAD_FIELDS if field not in ("explanation", "next_steps")),
+    "case_status",
+    "assigned_detective",
+    "change_type",
+)
+
+
+def _enqueue(conn: psycopg.Connection, source: str, fields: tuple[str, ...], subject: str) -> dict[str, int]:
+    payload = ", ".join(f"'{field}', due.{field}" for field in fields)
     rows = conn.execute(
         f"""
         WITH inserted AS (
           INSERT INTO ops.outbox (victim_key, report_number, kind, channel, address, language, payload, subject)
           SELECT due.victim_key, due.report_number, due.kind, channel,
                  CASE channel WHEN 'sms' THEN due.phone_e164 ELSE due.email END,
-                 due.language, jsonb_build_object({payload}), ''
-          FROM restricted.notifications_due AS due
+                 due.language, jsonb_build_object({payload}), {subject}
+          FROM {source} AS due
           CROSS JOIN LATERAL unnest(due.channels) AS channel
           ON CONFLICT ON CONSTRAINT outbox_once DO NOTHING
-          RETURNING channel
+          RETURNING kind, channel
         )
-        SELECT channel, count(*) FROM inserted GROUP BY channel
+        SELECT kind, channel, count(*) FROM inserted GROUP BY kind, channel
         """
     ).fetchall()
-    return {channel: n for channel, n in rows}
+    queued: dict[str, dict[str, int]] = {}
+    for kind, channel, n in rows:
+        queued.setdefault(kind, {})[channel] = n
+    return queued
+
+
+def enqueue_due(conn: psycopg.Connection) -> dict[str, dict[str, int]]:
+    """Queue every due notification once per channel, of the kind the warehouse decided (a
+    reporting party's row is `reporting_party`, never `initial`); rows already queued are left
+    alone. Returns the rows queued now per kind and channel."""
+    return _enqueue(conn, "restricted.notifications_due", PAYLOAD_FIELDS, "''")
+
+
+def enqueue_status_updates(conn: psycopg.Connection) -> dict[str, dict[str, int]]:
+    """Queue every due case-status follow-up once per channel and subject (what changed); a
+    (victim, report, subject) already queued is left alone. Returns {'status_update': {channel: n}}
+    or {} when nothing was queued."""
+    return _enqueue(conn, "restricted.status_updates_due", STATUS_PAYLOAD_FIELDS, "due.subject")
 
 
 def expire_leases(conn: psycopg.Connection) -> int:
@@ -112,7 +137,7 @@ def claim(
         FROM picked
         WHERE o.outbox_id = picked.outbox_id
         RETURNING o.outbox_id, o.victim_key, o.report_number, o.kind, o.channel, o.address, o.language,
-                  o.payload, o.attempts, o.lease_until, o.invitation_id
+                  o.payload, o.attempts, o.lease_until, o.invitation_id, o.subject
         """,
         {
             "channels": list(channels),

@@ -28,11 +28,13 @@ from vnotify.config import AgencyConfig
 
 @dataclass
 class SendReport:
-    queued: dict[str, int] = field(default_factory=dict)
+    # Rows queued now, per kind and channel: {"initial": {"sms": 3, "email": 2}, "status_update": ...}.
+    queued: dict[str, dict[str, int]] = field(default_factory=dict)
     dispatch: dict = field(default_factory=dict)
     outbox: dict[str, int] = field(default_factory=dict)
     dry_run: bool = False
-    would_send: dict[str, int] = field(default_factory=dict)
+    would_send: dict[str, int] = field(default_factory=dict)  # per channel, every kind together
+    would_send_by_kind: dict[str, dict[str, int]] = field(default_factory=dict)
     max_sms_segments: int = 0
 
     def as_dict(self) -> dict:
@@ -40,6 +42,7 @@ class SendReport:
             "dry_run": self.dry_run,
             "queued": self.queued,
             "would_send": self.would_send,
+            "would_send_by_kind": self.would_send_by_kind,
             "max_sms_segments": self.max_sms_segments,
             "dispatch": self.dispatch,
             "outbox": self.outbox,
@@ -77,9 +80,14 @@ def rate_limits(config: AgencyConfig) -> dict[str, float]:
     return limits
 
 
-def queue_due(url: str) -> dict[str, int]:
+def queue_due(url: str) -> dict[str, dict[str, int]]:
+    """Queue the notices dbt found due (victims' first notices and reporting parties' notices),
+    then the due status updates: the rows queued now per kind and channel."""
     with psycopg.connect(url) as conn:
-        return outbox.enqueue_due(conn)
+        queued = outbox.enqueue_due(conn)
+    with psycopg.connect(url) as conn:
+        queued.update(outbox.enqueue_status_updates(conn))
+    return queued
 
 
 def send(
@@ -109,35 +117,48 @@ def send(
     return report
 
 
+# What a send would queue: the notices (their kind is a column) and the status updates; a row is
+# left out when the outbox already holds it (same victim, report, kind, channel and subject).
+_WOULD_QUEUE = """
+    SELECT due.*, channel FROM {source} AS due
+    CROSS JOIN LATERAL unnest(due.channels) AS channel
+    WHERE NOT EXISTS (SELECT 1 FROM ops.outbox o WHERE o.victim_key = due.victim_key
+                      AND o.report_number = due.report_number AND o.kind = due.kind
+                      AND o.channel = channel AND o.subject = {subject})
+    ORDER BY due.report_number
+    LIMIT %s
+"""
+
+
 def dry_run(url: str, config: AgencyConfig, limit: int | None = None) -> SendReport:
-    """What a send would do now, changing nothing: it renders every message it would send."""
+    """What a send would do now, changing nothing: it renders every message it would send, of
+    every kind (first notices, reporting parties' notices, status updates)."""
     report = SendReport(dry_run=True)
     would: Counter = Counter()
+    by_kind: dict[str, Counter] = {}
     with psycopg.connect(url) as conn:
-        rows = conn.execute(
-            """
-            SELECT due.*, channel FROM restricted.notifications_due AS due
-            CROSS JOIN LATERAL unnest(due.channels) AS channel
-            WHERE NOT EXISTS (SELECT 1 FROM ops.outbox o WHERE o.victim_key = due.victim_key
-                              AND o.report_number = due.report_number AND o.kind = 'initial'
-                              AND o.channel = channel)
-            ORDER BY due.report_number
-            LIMIT %s
-            """,
-            (limit,),
-        )
-        names = [column.name for column in rows.description]
-        for values in rows.fetchall():
-            row = dict(zip(names, values, strict=True))
-            notification = Notification.from_row(row)
-            if row["channel"] == "sms":
-                rendered = render_sms(notification, config, new_token())
-                report.max_sms_segments = max(report.max_sms_segments, rendered.segments.segments)
-            else:
-                render_email(notification, config, new_token())
-            would[row["channel"]] += 1
+        for source, subject in (
+            ("restricted.notifications_due", "''"),
+            ("restricted.status_updates_due", "due.subject"),
+        ):
+            left = None if limit is None else limit - sum(would.values())
+            if left is not None and left <= 0:
+                break
+            rows = conn.execute(_WOULD_QUEUE.format(source=source, subject=subject), (left,))
+            names = [column.name for column in rows.description]
+            for values in rows.fetchall():
+                row = dict(zip(names, values, strict=True))
+                notification = Notification.from_row(row)
+                if row["channel"] == "sms":
+                    rendered = render_sms(notification, config, new_token())
+                    report.max_sms_segments = max(report.max_sms_segments, rendered.segments.segments)
+                else:
+                    render_email(notification, config, new_token())
+                would[row["channel"]] += 1
+                by_kind.setdefault(notification.kind, Counter())[row["channel"]] += 1
         report.outbox = outbox.counts(conn)
     report.would_send = dict(would)
+    report.would_send_by_kind = {kind: dict(counts) for kind, counts in sorted(by_kind.items())}
     report.dispatch = _window_now(config)
     return report
 

@@ -74,7 +74,7 @@ def test_send_delivers_what_is_due_once_and_a_rerun_sends_nothing(built, all_day
     result = runner.invoke(app, ["send", "--workers", "2", "--json"])
     assert result.exit_code == 0, result.output
     report = _last_json(result.output)
-    assert report["queued"] == dict(due)
+    assert report["queued"] == {"initial": dict(due)}
     assert report["outbox"] == {"sent": sum(due.values())}
     store = emulator.store
     assert len(store.twilio_messages) == due["sms"] and len(store.sendgrid_messages) == due["email"]

@@ -65,7 +65,7 @@ VISIT_CHANNELS = {"s": "sms", "e": "email"}
 
 _MESSAGE_ROW = """
     SELECT o.outbox_id, o.victim_key, o.report_number, o.kind, o.channel, o.address, o.language,
-           o.payload
+           o.payload, o.subject
     FROM ops.message_tokens AS t
     JOIN ops.outbox AS o USING (outbox_id)
     WHERE t.token_hash = %(hash)s AND (t.expires_at > now() OR NOT %(live_only)s)
