@@ -38,6 +38,8 @@ _EN: dict[str, str] = {
     "item.next_steps": "What you can do now",
     "item.substation_phone": "Substation phone",
     "item.investigations_phone": "Investigations phone",
+    "item.case_status": "Case status",
+    "item.detective": "Assigned detective",
     "value.not_recorded": "Not recorded",
     "value.explanation_missing": (
         "If you have questions about what this report means, call the investigations number."
@@ -54,6 +56,50 @@ _EN: dict[str, str] = {
     "sms.link_intro": "Details, next steps and who to call:",
     "sms.link_intro_no_offense": "Details of your report, next steps and who to call:",
     "sms.stop": "Reply STOP to cancel.",
+    # Reporting-party notice: to a person who reported and is not a victim. It says the report was
+    # filed and whom to call; never the offense, its explanation or anything about a victim.
+    "reporting_party.subject": "Report {report_number} filed with {agency}",
+    "reporting_party.heading": "Your report was filed",
+    "reporting_party.intro": (
+        "Thank you for reporting to {agency}. The report has been filed. Below you will find the "
+        "report number, the officer who took it and who to call if you have more information."
+    ),
+    # Case-status follow-up to a notified victim. The subject never says the outcome (lock screens).
+    "status_update.subject": "An update about your report {report_number} with {agency}",
+    "status_update.heading": "An update about your report",
+    "status_update.intro": "{agency} has an update about your report.",
+    "status_update.call": "If you have questions or new information, call the investigations number below.",
+    "status.change.cleared_arrest": "An arrest has been made in this case.",
+    "status.change.cleared_exceptional": (
+        "This case has been cleared. A suspect was identified, but an arrest could not be made "
+        "for reasons outside the department's control."
+    ),
+    "status.change.suspended": (
+        "Active investigation of this case is on hold because there are no further leads for now. "
+        "If new information comes in, the case can be reopened."
+    ),
+    "status.change.closed": "This case has been closed.",
+    "status.change.other": "The status of this case has changed.",
+    "status.change.detective": "A detective was assigned to your case: {detective}.",
+    "status.change.detective_no_name": "A detective was assigned to your case.",
+    "status.label.open": "Open",
+    "status.label.cleared_arrest": "Cleared by arrest",
+    "status.label.cleared_exceptional": "Cleared by exceptional means",
+    "status.label.suspended": "Suspended (no active leads)",
+    "status.label.closed": "Closed",
+    # Texts of the new notices. `sms.status.update` is all a discreet text says about a status
+    # update: nothing about the offense or the outcome.
+    "sms.reporting_party.filed": "Thank you for your report. It has been filed.",
+    "sms.reporting_party.link_intro": "Report number and who to call with more information:",
+    "sms.status.update": "There is an update about your report.",
+    "sms.status.cleared_arrest": "Update on your report: an arrest was made.",
+    "sms.status.cleared_exceptional": "Update on your report: the case was cleared.",
+    "sms.status.suspended": "Update on your report: the investigation is on hold for now.",
+    "sms.status.closed": "Update on your report: the case was closed.",
+    "sms.status.detective": "Update on your report: a detective was assigned, {detective}.",
+    "sms.status.detective_no_name": "Update on your report: a detective was assigned.",
+    "sms.status.link_intro": "Details and who to call:",
+    "sms.stop_text": "Text STOP to cancel.",
     # Survey invitation and reminder (both arms). Group B's invitation is the first message they
     # get from us, so only the `*.notified` sentences (Group A only) may mention an earlier one.
     "survey_invite.subject": "A 1-minute survey from {agency}",
@@ -178,6 +224,8 @@ _ES: dict[str, str] = {
     "item.next_steps": "Qué puede hacer ahora",
     "item.substation_phone": "Teléfono de la subestación",
     "item.investigations_phone": "Teléfono de investigaciones",
+    "item.case_status": "Estado del caso",
+    "item.detective": "Detective a cargo",
     "value.not_recorded": "No registrado",
     "value.explanation_missing": (
         "Si tiene preguntas sobre lo que significa este reporte, llame al teléfono de investigaciones."
@@ -196,6 +244,48 @@ _ES: dict[str, str] = {
     # Twilio honours STOP by default; ALTO must be added to the Messaging Service's Advanced
     # Opt-Out keywords (and is honoured by our own reply handling: see STOP_KEYWORDS).
     "sms.stop": "Responda STOP o ALTO para cancelar.",
+    "reporting_party.subject": "Reporte {report_number} presentado ante {agency}",
+    "reporting_party.heading": "Su reporte quedó registrado",
+    "reporting_party.intro": (
+        "Gracias por presentar su reporte ante {agency}. El reporte quedó registrado. A continuación encontrará "
+        "el número de reporte, el agente que lo tomó y a quién llamar si tiene más información."
+    ),
+    "status_update.subject": "Novedades sobre su reporte {report_number} ante {agency}",
+    "status_update.heading": "Novedades sobre su reporte",
+    "status_update.intro": "{agency} tiene novedades sobre su reporte.",
+    "status_update.call": (
+        "Si tiene preguntas o información nueva, llame al teléfono de investigaciones que aparece abajo."
+    ),
+    "status.change.cleared_arrest": "Se realizó un arresto en este caso.",
+    "status.change.cleared_exceptional": (
+        "Este caso se dio por resuelto. Se identificó a un sospechoso, pero no fue posible "
+        "arrestarlo por razones ajenas al departamento."
+    ),
+    "status.change.suspended": (
+        "La investigación activa de este caso está en pausa porque por ahora no hay más pistas. "
+        "Si surge información nueva, el caso se puede reabrir."
+    ),
+    "status.change.closed": "Este caso se cerró.",
+    "status.change.other": "El estado de este caso cambió.",
+    "status.change.detective": "Se asignó un detective a su caso: {detective}.",
+    "status.change.detective_no_name": "Se asignó un detective a su caso.",
+    "status.label.open": "Abierto",
+    "status.label.cleared_arrest": "Resuelto con arresto",
+    "status.label.cleared_exceptional": "Resuelto por medios excepcionales",
+    "status.label.suspended": "Suspendido (sin pistas activas)",
+    "status.label.closed": "Cerrado",
+    # á, í, ó and ú are not GSM-7 (see sms.greeting): the wording avoids them.
+    "sms.reporting_party.filed": "Gracias por su reporte. Ya fue registrado.",
+    "sms.reporting_party.link_intro": "Detalles del reporte y a quién llamar si sabe algo nuevo:",
+    "sms.status.update": "Hay novedades sobre su reporte.",
+    "sms.status.cleared_arrest": "Novedades sobre su reporte: se hizo un arresto.",
+    "sms.status.cleared_exceptional": "Novedades sobre su reporte: el caso se dio por resuelto.",
+    "sms.status.suspended": "Novedades sobre su reporte: el caso queda en pausa por ahora.",
+    "sms.status.closed": "Novedades sobre su reporte: el caso fue cerrado.",
+    "sms.status.detective": "Novedades sobre su reporte: el detective a cargo es {detective}.",
+    "sms.status.detective_no_name": "Novedades sobre su reporte: ya tiene un detective a cargo.",
+    "sms.status.link_intro": "Detalles y a quién llamar:",
+    "sms.stop_text": "Escriba STOP o ALTO para cancelar.",
     "survey_invite.subject": "Una encuesta de 1 minuto de {agency}",
     "survey_invite.heading": "Cuéntenos su experiencia",
     "survey_invite.notified": "Hace poco le enviamos información sobre su reporte.",

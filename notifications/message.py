@@ -27,10 +27,14 @@ _NANP = re.compile(r"^\+1([2-9]\d{2})([2-9]\d{2})(\d{4})$")
 
 @dataclass(frozen=True, slots=True)
 class Notification:
-    """One row of `notifications_due`: everything a message to one victim is built from.
+    """One row of `notifications_due` (an `initial` notice to a victim or a `reporting_party`
+    notice) or of `status_updates_due` (a `status_update`): everything one message is built from.
 
-    Contact details and the name are left out of `repr`, so logging a notification by accident
-    does not write a victim's name, email or phone to the logs.
+    A status update also carries what changed: `change_type` (`case_status` or `detective`), the
+    new `case_status`, the `assigned_detective` and the outbox `subject`.
+
+    Contact details and names are left out of `repr`, so logging a notification by accident
+    does not write a victim's name, email or phone (or a detective's name) to the logs.
     """
 
     victim_key: str
@@ -52,9 +56,10 @@ class Notification:
     investigations_phone: str
     arm: str | None = None
     kind: str = "initial"
-    # Status updates only: what changed (ops.outbox.subject), the case's status and detective.
+    # Status updates only: what changed (ops.outbox.subject), the case's status and detective
+    # (a name: out of repr like the victim's).
     case_status: str | None = None
-    assigned_detective: str | None = None
+    assigned_detective: str | None = field(default=None, repr=False)
     change_type: str | None = None  # case_status | detective
     subject: str = ""
 
@@ -116,6 +121,11 @@ def notification_from_outbox(columns: Mapping[str, Any]) -> Notification:
 
 
 SURVEY_KINDS = ("survey", "survey_reminder")
+# The notices rendered from a Notification: the victim's first notice, the notice to a reporting
+# party who is not a victim, and a case-status follow-up to a notified victim.
+NOTICE_KINDS = ("initial", "reporting_party", "status_update")
+# The case statuses a status update can announce (agency setting notices.status_update_statuses).
+CASE_STATUSES = ("cleared_arrest", "cleared_exceptional", "suspended", "closed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,8 +266,58 @@ def display_datetime(moment: dt.datetime, zone: dt.tzinfo, language: str) -> str
     )
 
 
+def status_change_text(notification: Notification, language: str) -> str:
+    """What changed, in plain language, for a status update: the new case status explained, or
+    the detective now assigned (by name when the report names one)."""
+    strings = catalog.strings(language)
+    if notification.change_type == "detective":
+        detective = clean_text(notification.assigned_detective)
+        if detective:
+            return strings["status.change.detective"].format(detective=detective)
+        return strings["status.change.detective_no_name"]
+    return strings.get(f"status.change.{notification.case_status}") or strings["status.change.other"]
+
+
+def case_status_label(case_status: str | None, language: str) -> str | None:
+    """A case status's short label ("Cleared by arrest"), or None for one we have no words for."""
+    return catalog.strings(language).get(f"status.label.{case_status}")
+
+
+@dataclass(frozen=True, slots=True)
+class MessageIntro:
+    """What a notice says above its items: heading, paragraphs, and for a status update the
+    sentence saying what changed (shown apart, so it stands out)."""
+
+    heading: str
+    paragraphs: tuple[str, ...]
+    change: str | None = None
+
+
+def message_intro(notification: Notification, language: str, agency: str) -> MessageIntro:
+    """Heading and opening paragraphs of a notice, by kind; shared by the email and the page."""
+    strings = catalog.strings(language)
+    kind = notification.kind if notification.kind in NOTICE_KINDS else "initial"
+    paragraphs = (strings[f"{kind}.intro"].format(agency=agency),)
+    change = status_change_text(notification, language) if kind == "status_update" else None
+    if kind == "status_update":
+        paragraphs += (strings["status_update.call"],)
+    return MessageIntro(strings[f"{kind}.heading"], paragraphs, change)
+
+
+def _phone_item(key: str, label: str, e164: str) -> MessageItem:
+    return MessageItem(key, label, display_phone(e164), f"tel:{e164}")
+
+
 def message_items(notification: Notification, config: AgencyConfig, language: str) -> list[MessageItem]:
-    """The eight items every message shows, in order, with localized labels and values."""
+    """The items a message shows, in order, with localized labels and values.
+
+    - `initial` (a victim's first notice): the eight items, report number to investigations phone.
+    - `reporting_party`: only what a person who reported (and is not a victim) needs: report
+      number, reporting officer, date and time, and whom to call. No offense, explanation or next
+      steps, and nothing about any victim.
+    - `status_update`: report number, type of crime, date and time, the case status now (and the
+      assigned detective when the report names one), then whom to call, investigations first.
+    """
     strings = catalog.strings(language)
     not_recorded = strings["value.not_recorded"]
     if message_language(notification.language, [language]) != language:
@@ -269,28 +329,42 @@ def message_items(notification: Notification, config: AgencyConfig, language: st
             )
     offense = clean_text(notification.offense_name) or not_recorded
     officer = clean_text(notification.officer_name) or not_recorded
+    reported = display_datetime(notification.reported_at, config.agency.zone, language)
+    report_number = MessageItem("report_number", strings["item.report_number"], notification.report_number)
+    substation = _phone_item(
+        "substation_phone", strings["item.substation_phone"], notification.substation_phone
+    )
+    investigations = _phone_item(
+        "investigations_phone", strings["item.investigations_phone"], notification.investigations_phone
+    )
+    if notification.kind == "reporting_party":
+        return [
+            report_number,
+            MessageItem("officer", strings["item.officer"], officer),
+            MessageItem("reported_at", strings["item.reported_at"], reported),
+            substation,
+            investigations,
+        ]
+    if notification.kind == "status_update":
+        items = [
+            report_number,
+            MessageItem("offense", strings["item.offense"], offense),
+            MessageItem("reported_at", strings["item.reported_at"], reported),
+        ]
+        if status := case_status_label(notification.case_status, language):
+            items.append(MessageItem("case_status", strings["item.case_status"], status))
+        if detective := clean_text(notification.assigned_detective):
+            items.append(MessageItem("detective", strings["item.detective"], detective))
+        return [*items, investigations, substation]
     explanation = clean_text(notification.explanation) or strings["value.explanation_missing"]
     next_steps = clean_text(notification.next_steps) or strings["value.next_steps_missing"]
-    reported = display_datetime(notification.reported_at, config.agency.zone, language)
-    substation = notification.substation_phone
-    investigations = notification.investigations_phone
     return [
-        MessageItem("report_number", strings["item.report_number"], notification.report_number),
+        report_number,
         MessageItem("offense", strings["item.offense"], offense),
         MessageItem("officer", strings["item.officer"], officer),
         MessageItem("reported_at", strings["item.reported_at"], reported),
         MessageItem("explanation", strings["item.explanation"], explanation),
         MessageItem("next_steps", strings["item.next_steps"], next_steps),
-        MessageItem(
-            "substation_phone",
-            strings["item.substation_phone"],
-            display_phone(substation),
-            f"tel:{substation}",
-        ),
-        MessageItem(
-            "investigations_phone",
-            strings["item.investigations_phone"],
-            display_phone(investigations),
-            f"tel:{investigations}",
-        ),
+        substation,
+        investigations,
     ]
