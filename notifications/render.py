@@ -1,8 +1,9 @@
 """Turn a notification into an email (HTML and text parts) or an SMS body.
 
-Templates are named `{kind}.{channel}.{format}.j2`: `initial`, and `survey` and `survey_reminder`
-beside it (later kinds such as status_update or reporting_party would sit there too). HTML templates are autoescaped, text
-templates are not, and an undefined variable is an error rather than an empty string.
+Templates are named `{kind}.{channel}.{format}.j2`: `initial` (a victim's first notice),
+`reporting_party` (to a reporting party who is not a victim), `status_update` (a case-status
+follow-up), and `survey` and `survey_reminder`. HTML templates are autoescaped, text templates are
+not, and an undefined variable is an error rather than an empty string.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from notifications.message import (
     Notification,
     SurveyMessage,
     clean_text,
+    message_intro,
     message_items,
     message_language,
 )
@@ -106,18 +108,25 @@ def unsubscribe_url(config: AgencyConfig, token: str) -> str:
 
 
 def render_email(notification: Notification, config: AgencyConfig, token: str) -> RenderedEmail:
-    """Subject, HTML and text parts of an email, in the victim's language when offered."""
+    """Subject, HTML and text parts of an email, in the victim's language when offered.
+
+    The template is the notice's kind (`initial`, `reporting_party`, `status_update`); the
+    subject names the report, never the offense or a status update's outcome."""
     language = message_language(notification.language, config.agency.languages)
     strings = catalog.strings(language)
     agency = config.agency.name
     subject = strings[f"{notification.kind}.subject"].format(
         report_number=notification.report_number, agency=agency
     )
+    intro = message_intro(notification, language, agency)
     context = {
         "t": strings,
         "language": language,
         "subject": subject,
         "agency": agency,
+        "heading": intro.heading,
+        "paragraphs": intro.paragraphs,
+        "change": intro.change,
         "name": clean_text(notification.first_name),
         "items": message_items(notification, config, language),
         "message_url": message_url(config, token, "e"),
@@ -203,25 +212,57 @@ def _fitted_sms(
 def render_sms(notification: Notification, config: AgencyConfig, token: str) -> RenderedSms:
     """A text message of at most two segments, in the victim's language when offered.
 
-    If the full message is longer, it is shortened in a fixed order: cut the first name, then
-    greet without a name, then leave out the offense label. The link and the STOP line stay.
+    `initial`: if the full message is longer, it is shortened in a fixed order: cut the first
+    name, then greet without a name, then leave out the offense label. `reporting_party` and
+    `status_update` have their own (below). The link and the STOP line always stay.
     """
     language = message_language(notification.language, config.agency.languages)
     template = _template(notification.kind, "sms", "txt")
     discreet = config.channels.sms is not None and config.channels.sms.discreet
-    # Texts only: the email and the message page keep every accent.
-    offense = "" if discreet else gsm7_fold(clean_text(notification.offense_name).rstrip("."))
     context = {
         "t": catalog.strings(language),
         "agency": config.agency.short_name,
         "link": message_url(config, token, "s"),
-        "offense": offense,
     }
     name = gsm7_fold(clean_text(notification.first_name))
-    attempts = [(context, True), (context, False)]
-    if offense:
-        attempts.append(({**context, "offense": ""}, False))
+    if notification.kind == "status_update":
+        attempts = _status_sms_attempts(notification, context, language, discreet)
+    elif notification.kind == "reporting_party":
+        # Says only that the report was filed: no offense, discreet or not.
+        attempts = [(context, True), (context, False)]
+    else:
+        # Texts only: the email and the message page keep every accent.
+        offense = "" if discreet else gsm7_fold(clean_text(notification.offense_name).rstrip("."))
+        context["offense"] = offense
+        attempts = [(context, True), (context, False)]
+        if offense:
+            attempts.append(({**context, "offense": ""}, False))
     return _fitted_sms(template, attempts, name, language, notification.kind)
+
+
+def _status_sms_attempts(
+    notification: Notification, context: dict, language: str, discreet: bool
+) -> list[tuple[dict, bool]]:
+    """A status update's text: what changed in a few words (the detective's name when assigned),
+    shortened in order: cut the greeting's name, greet without it, leave the detective's name
+    out, then say only that there is an update. Discreet mode says only that from the start:
+    nothing about the offense or the outcome."""
+    strings = catalog.strings(language)
+    generic = {**context, "change": strings["sms.status.update"]}
+    if discreet:
+        return [(generic, True), (generic, False)]
+    if notification.change_type == "detective":
+        detective = gsm7_fold(clean_text(notification.assigned_detective))
+        full = strings["sms.status.detective"].format(detective=detective) if detective else None
+        short = strings["sms.status.detective_no_name"]
+    else:
+        full = strings.get(f"sms.status.{notification.case_status}") or strings["sms.status.update"]
+        short = None
+    attempts: list[tuple[dict, bool]] = []
+    for change in (full, short):
+        if change:
+            attempts += [({**context, "change": change}, True), ({**context, "change": change}, False)]
+    return [*attempts, (generic, True), (generic, False)]
 
 
 # -- surveys ------------------------------------------------------------------------------------
