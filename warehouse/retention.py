@@ -40,6 +40,8 @@ DERIVED_DETAILS = (
     *PERSON_DETAILS,
     *CALLER_DETAILS,
     "phone_e164",
+    "rms_phone_e164",
+    "cad_phone_e164",
     "caller_phone_raw",
     "caller_phone_e164",
 )
@@ -122,8 +124,9 @@ def apply_retention(
     with psycopg.connect(url or database_url()) as conn, conn.transaction():
         expired = _mark_reports(conn, params)
         # Derived tables and unreferenced contacts last: they follow from the scrubs before them.
-        for table, statement in [*_SCRUBS, *_derived_scrubs(conn), *_UNREFERENCED_CONTACTS]:
-            rows[table] = conn.execute(statement, params).rowcount
+        scrubs = [*_SCRUBS, *_derived_scrubs(conn), *_staged_call_scrubs(conn), *_UNREFERENCED_CONTACTS]
+        for table, statement in scrubs:
+            rows[table] = rows.get(table, 0) + conn.execute(statement, params).rowcount
         if dry_run:
             raise psycopg.Rollback()  # the temporary table goes with it
     return RetentionResult(cutoff, days, dry_run, expired, rows)
@@ -334,6 +337,25 @@ _UNREFERENCED_CONTACTS: list[tuple[str, str]] = [
         """,
     ),
 ]
+
+
+def _staged_call_scrubs(conn: psycopg.Connection) -> list[tuple[str, str]]:
+    """Staged CAD calls that name no report go by their own time, as their raw rows did: a staged
+    call whose raw rows lost the caller's details loses them too (the caller's phone is also
+    staged normalized)."""
+    if conn.execute("SELECT to_regclass('staging.stg_rms__cad_calls')").fetchone()[0] is None:
+        return []
+    statement = """
+        UPDATE staging.stg_rms__cad_calls AS s
+        SET caller_name = NULL, caller_phone_raw = NULL, caller_phone_e164 = NULL
+        WHERE (s.caller_name IS NOT NULL OR s.caller_phone_raw IS NOT NULL OR s.caller_phone_e164 IS NOT NULL)
+          AND NOT EXISTS (
+            SELECT 1 FROM raw.cad_calls AS c
+            WHERE btrim(c.call_number) = s.call_number
+              AND (c.caller_name IS NOT NULL OR c.caller_phone IS NOT NULL)
+          )
+    """
+    return [("staging.stg_rms__cad_calls", statement)]
 
 
 def _derived_scrubs(conn: psycopg.Connection) -> list[tuple[str, sql.Composed]]:
