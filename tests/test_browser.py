@@ -69,18 +69,28 @@ def phone(browser) -> Iterator:
     context.close()
 
 
-def add_outbox(url: str, channel: str, language: str, i: int = 1, **payload: object) -> int:
+def add_outbox(
+    url: str,
+    channel: str,
+    language: str,
+    i: int = 1,
+    kind: str = "initial",
+    subject: str = "",
+    **payload: object,
+) -> int:
     address = f"+1520700{i:04d}" if channel == "sms" else f"victim{i}@example.org"
     with psycopg.connect(url) as conn:
         (outbox_id,) = conn.execute(
             """
-            INSERT INTO ops.outbox (victim_key, report_number, channel, address, language, payload,
-                                    state, provider_id, attempts, sent_at)
-            VALUES (%s, %s, %s, %s, %s, %s, 'sent', %s, 1, now()) RETURNING outbox_id
+            INSERT INTO ops.outbox (victim_key, report_number, kind, subject, channel, address, language,
+                                    payload, state, provider_id, attempts, sent_at)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'sent', %s, 1, now()) RETURNING outbox_id
             """,
             (
                 f"vk{i:06d}",
                 f"SV25-{i:06d}",
+                kind,
+                subject,
                 channel,
                 address,
                 language,
@@ -195,6 +205,41 @@ def test_message_page_on_a_phone_in_both_languages(clean_db_url, server, phone, 
     with psycopg.connect(clean_db_url) as conn:
         opened = conn.execute("SELECT dedupe_key FROM ops.events WHERE event = 'opened'").fetchall()
     assert len(opened) == 1
+
+
+@pytest.mark.parametrize("kind", ["reporting_party", "status_update"])
+def test_the_follow_up_notices_on_a_phone_in_both_languages(clean_db_url, server, phone, tmp_path, kind):
+    changes = {}
+    if kind == "status_update":
+        changes = {
+            "case_status": "suspended",
+            "change_type": "case_status",
+            "assigned_detective": "Det. Sam Ortiz",
+        }
+    outbox_id = add_outbox(
+        clean_db_url, "sms", "en", kind=kind, subject=changes.get("case_status", ""), **changes
+    )
+    token = message_token(clean_db_url, outbox_id)
+    assert phone.goto(f"{server.base_url}/m/{token}?c=s").status == 200
+    assert phone.locator("h1").inner_text() == EN[f"{kind}.heading"]
+    labels = phone.locator("dl.items dt").all_inner_texts()
+    if kind == "reporting_party":
+        assert EN["item.offense"] not in labels and EN["item.explanation"] not in labels
+    else:
+        assert phone.locator("p.change").inner_text() == EN["status.change.suspended"]
+        assert EN["item.case_status"] in labels and EN["item.detective"] in labels
+    assert_fits_a_phone(phone)
+    assert_accessible(phone)
+    phone.screenshot(path=str(tmp_path / f"{kind}-en.png"), full_page=True)
+
+    phone.get_by_role("link", name="Español").click()
+    phone.wait_for_url("**lang=es")
+    assert phone.get_attribute("html", "lang") == "es"
+    assert phone.locator("h1").inner_text() == ES[f"{kind}.heading"]
+    if kind == "status_update":
+        assert phone.locator("p.change").inner_text() == ES["status.change.suspended"]
+    assert_fits_a_phone(phone)
+    assert_accessible(phone)
 
 
 def test_a_hostile_name_renders_as_text(clean_db_url, browser, server, tmp_path):

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import httpx
 import psycopg
 import pytest
+from markupsafe import escape
 from sending import PAYLOAD
 
 from notifications import catalog
@@ -42,6 +43,8 @@ def add_outbox(
     language: str = "en",
     address: str | None = None,
     i: int = 1,
+    kind: str = "initial",
+    subject: str = "",
     **payload: object,
 ) -> dict:
     """One sent notification as the dispatcher leaves it (state `sent`, a provider id)."""
@@ -49,23 +52,25 @@ def add_outbox(
     columns = {
         "victim_key": f"vk{i:06d}",
         "report_number": f"SV25-{i:06d}",
-        "kind": "initial",
+        "kind": kind,
         "channel": channel,
         "address": to,
         "language": language,
         "payload": {**PAYLOAD, **payload},
+        "subject": subject,
     }
     with psycopg.connect(url) as conn:
         (outbox_id,) = conn.execute(
             """
             INSERT INTO ops.outbox (victim_key, report_number, kind, channel, address, language, payload,
-                                    state, provider_id, attempts, sent_at)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, 'sent', %s, 1, now()) RETURNING outbox_id
+                                    subject, state, provider_id, attempts, sent_at)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'sent', %s, 1, now()) RETURNING outbox_id
             """,
             (
                 *[columns[key] for key in ("victim_key", "report_number", "kind", "channel", "address")],
                 language,
                 json.dumps(columns["payload"]),
+                subject,
                 f"SM{i:032d}",
             ),
         ).fetchone()
@@ -273,6 +278,98 @@ def test_hostile_names_are_shown_as_text(clean_db_url, client):
     assert "onerror=alert(1)>" not in page
     assert "Hello &lt;script&gt;alert(1)&lt;/script&gt;," in page
     assert "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+# --- the follow-up notices on the message page --------------------------------------------------
+
+
+def status_update_payload(**changes: object) -> dict:
+    """What outbox.enqueue_status_updates stores: no explanation or next steps, and what changed."""
+    payload = {k: v for k, v in PAYLOAD.items() if k not in ("explanation", "next_steps")}
+    return {
+        **payload,
+        "case_status": "cleared_arrest",
+        "assigned_detective": None,
+        "change_type": "case_status",
+        **changes,
+    }
+
+
+def add_status_update(url: str, language: str = "en", i: int = 1, **changes: object) -> dict:
+    payload = status_update_payload(**changes)
+    subject = payload["case_status"] if payload["change_type"] == "case_status" else "detective:x"
+    row = add_outbox(url, "sms", language, i=i, kind="status_update", subject=subject)
+    with psycopg.connect(url) as conn:  # the payload exactly as queued (add_outbox merges PAYLOAD)
+        conn.execute(
+            "UPDATE ops.outbox SET payload = %s WHERE outbox_id = %s", (json.dumps(payload), row["outbox_id"])
+        )
+    return {**row, "payload": payload}
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_a_reporting_partys_page_says_the_report_was_filed_and_nothing_about_the_offense(
+    clean_db_url, client, language
+):
+    strings = catalog.STRINGS[language]
+    row = add_outbox(clean_db_url, "sms", language, kind="reporting_party")
+    token = issue_token(clean_db_url, row["outbox_id"])
+    page = client.get(f"/m/{token}?c=s").text
+    assert f'<html lang="{language}"' in page
+    assert f"<h1>{html.escape(strings['reporting_party.heading'])}</h1>" in page
+    assert html.escape(strings["reporting_party.intro"].format(agency=CONFIG.agency.name)) in page
+    items = expected_items(row, language)
+    assert [item.key for item in items] == [
+        "report_number",
+        "officer",
+        "reported_at",
+        "substation_phone",
+        "investigations_phone",
+    ]
+    for item in items:
+        assert f"<dt>{html.escape(item.label)}</dt>" in page and html.escape(item.value) in page
+    for victim_wording in ("Theft", "Someone took property", "Keep receipts", strings["item.offense"]):
+        assert html.escape(victim_wording) not in page
+    # The language switch gives the same notice in the other language.
+    other = "es" if language == "en" else "en"
+    switched = client.get(f"/m/{token}?c=s&lang={other}").text
+    assert html.escape(catalog.STRINGS[other]["reporting_party.heading"]) in switched
+    assert f'href="?c=s&amp;lang={language}"' in switched
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize("status", ["cleared_arrest", "cleared_exceptional", "suspended", "closed"])
+def test_a_status_update_page_says_what_changed_in_both_languages(clean_db_url, client, language, status):
+    row = add_status_update(clean_db_url, language, case_status=status, assigned_detective="Det. Sam Ortiz")
+    token = issue_token(clean_db_url, row["outbox_id"])
+    for shown in (language, "es" if language == "en" else "en"):
+        strings = catalog.STRINGS[shown]
+        page = client.get(f"/m/{token}?c=s&lang={shown}").text
+        assert f'<html lang="{shown}"' in page
+        assert f"<h1>{html.escape(strings['status_update.heading'])}</h1>" in page
+        assert f'<p class="change">{escape(strings[f"status.change.{status}"])}</p>' in page
+        assert f"<dd>{html.escape(strings[f'status.label.{status}'])}</dd>" in page
+        assert "<dd>Det. Sam Ortiz</dd>" in page
+        assert '<a class="tel" href="tel:+15205550111">(520) 555-0111</a>' in page
+        assert html.escape(strings["item.explanation"]) not in page
+
+
+def test_a_detective_update_page_names_the_detective_escaped(clean_db_url, client):
+    row = add_status_update(
+        clean_db_url, "en", change_type="detective", case_status="open", assigned_detective=HOSTILE_OFFICER
+    )
+    page = client.get(f"/m/{issue_token(clean_db_url, row['outbox_id'])}?c=e").text
+    assert "<img" not in page and "onerror=alert(1)>" not in page
+    escaped = escape(HOSTILE_OFFICER)
+    assert f'<p class="change">A detective was assigned to your case: {escaped}.</p>' in page
+    assert f"<dd>{escaped}</dd>" in page
+
+
+def test_an_expired_status_update_link_opens_nothing(clean_db_url, client):
+    """An expired follow-up token opens nothing, like any other."""
+    row = add_status_update(clean_db_url, "en", assigned_detective="Det. Sam Ortiz")
+    response = client.get(f"/m/{issue_token(clean_db_url, row['outbox_id'], expired=True)}?c=s")
+    assert response.status_code == 404
+    assert "Ortiz" not in response.text and "SV25-000001" not in response.text
 
 
 def test_every_page_sends_the_security_headers(clean_db_url, client):

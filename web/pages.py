@@ -28,8 +28,10 @@ from starlette.concurrency import run_in_threadpool
 from notifications import catalog, outbox
 from notifications.events import insert_event
 from notifications.message import (
+    NOTICE_KINDS,
     clean_text,
     display_phone,
+    message_intro,
     message_items,
     message_language,
     notification_from_outbox,
@@ -285,14 +287,18 @@ def message_page(request: Request, token: str, c: str | None = None, lang: str |
     if row is None:
         return _invalid(request, lang, params)
     notification = notification_from_outbox(row)
-    strings = catalog.strings(language)
-    kind = notification.kind if f"{notification.kind}.heading" in strings else "initial"
+    # The notice's own heading, opening and items: a victim's first notice, a reporting party's
+    # notice (no offense, nothing about a victim) or a status update (what changed, shown apart).
+    intro = message_intro(notification, language, config.agency.name)
     body = _render(
         request,
         "message.html",
         language,
         language_links(config, language, {"c": visit}),
-        kind=kind,
+        kind=notification.kind if notification.kind in NOTICE_KINDS else "initial",
+        heading=intro.heading,
+        paragraphs=intro.paragraphs,
+        change=intro.change,
         name=clean_text(notification.first_name),
         items=message_items(notification, config, language),
     )
