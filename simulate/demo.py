@@ -242,7 +242,8 @@ class Stages:
 
         outcomes: Counter = Counter()
         report = send(self.url, self.config, workers=4, drain=True, clock=lambda: clock)
-        outcomes.update({f"initial {k}": v for k, v in report.dispatch.get("outcomes", {}).items()})
+        for kind, counts in report.dispatch.get("outcomes_by_kind", {}).items():
+            outcomes.update({f"{kind} {k}": v for k, v in counts.items()})
         surveys = send_surveys(self.url, self.config, workers=4, drain=True, clock=lambda: clock)
         outcomes.update({f"survey {k}": v for k, v in surveys.dispatch.get("outcomes", {}).items()})
         return outcomes

@@ -55,6 +55,13 @@ def test_every_stage_ran(demo_run):
     assert summary["periods"] == 20
     assert summary["batches"]["loaded"] >= 20 and summary["batches"].get("rejected", 0) == 0
     assert summary["sent"]["initial accepted"] > 0 and summary["sent"]["survey accepted"] > 0
+    # The demo turns on every kind of notice; the report shows each kind apart.
+    assert summary["sent"]["reporting_party accepted"] > 0
+    assert summary["sent"]["status_update accepted"] > 0
+    shown = {entry["kind"] for entry in results["figures_by_kind"]["kinds"]}
+    assert {"initial", "reporting_party", "status_update", "survey"} <= shown
+    html = (out / "report" / "report.html").read_text()
+    assert "By kind of message" in html
     assert summary["followup_calls"] > 0
     assert (out / "report" / "report.html").exists()
     totals = results["kpis"]["totals"]

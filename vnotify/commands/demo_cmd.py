@@ -31,14 +31,19 @@ def fresh_database(url: str, name: str = DEMO_DATABASE) -> str:
 
 
 def demo_config(config):
-    """The sample agency, with provider rate limits raised: the emulators are local."""
+    """The sample agency, with provider rate limits raised (the emulators are local) and every
+    kind of notice on: reporting-party notices (off by default), case-status follow-ups and
+    contacts from dispatch, so the demo's report shows each kind."""
     channels = config.channels.model_copy(
         update={
             "sms": config.channels.sms.model_copy(update={"messages_per_second": 500}),
             "email": config.channels.email.model_copy(update={"messages_per_second": 500}),
         }
     )
-    return config.model_copy(update={"channels": channels})
+    notices = config.notices.model_copy(
+        update={"reporting_parties": True, "status_updates": True, "cad_caller_phone": True}
+    )
+    return config.model_copy(update={"channels": channels, "notices": notices})
 
 
 def demo(
