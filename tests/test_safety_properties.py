@@ -203,13 +203,22 @@ def violations(
     opt_outs: Mapping[str, set[str]],
     outbox_keys: set[str],
     as_of: dt.datetime,
+    kind: str = "initial",
+    initial_outbox: Mapping[tuple[str, str], Mapping[str, str]] | None = None,
 ) -> list[tuple[str, int, str]]:
+    """The rules each row breaks. A row's kind (its `kind` column, else KIND) is `initial` (a
+    victim's first notice), `reporting_party` or `status_update`; `outbox_keys` are the victim
+    keys with an outbox row of that kind, `initial_outbox` maps (victim_key, report_number) to
+    {channel: state} of the `initial` rows (status updates only)."""
     rules = config.eligibility
     experiment = config.experiment
     sensitive = SEED_SENSITIVE | RULE_ONE_CODES | set(rules.extra_excluded_offense_codes)
     found: list[tuple[str, int, str]] = []
+    seen: set[tuple[str, int, str, str]] = set()
     for row in due:
         number, seq = row["report_number"], int(row["person_seq"])
+        row_kind = row.get("kind") or kind
+        is_rp = row_kind == "reporting_party"
 
         def flag(rule: str, number=number, seq=seq) -> None:
             if (number, seq, rule) not in found:
@@ -224,9 +233,15 @@ def violations(
         channels = list(row["channels"] or [])
 
         # Rule 1: who is never messaged.
-        if person["role"].strip().lower() != "victim":
+        role = person["role"].strip().lower()
+        if is_rp and role != "reporting_party":
+            flag("not_a_reporting_party")
+        if not is_rp and role != "victim":
             flag("not_a_victim")
-        if (person.get("victim_type") or "").strip().lower() != "individual":
+        victim_type = (person.get("victim_type") or "").strip().lower()
+        if is_rp and not victim_type:  # reporting parties usually carry none
+            victim_type = "individual"
+        if victim_type != "individual":
             flag("not_individual")
         age = _age_at(person, reported_day)
         if age is not None and age < rules.minimum_age:
@@ -250,6 +265,18 @@ def violations(
             row["email"] and row["email"].lower() in their_emails
         ):
             flag("contact_shared_with_offender")
+        if is_rp:  # a reporting party who is also a victim on the report hears as a victim only
+            victims = [p for p in export.people_on.get(number, []) if p["role"].strip().lower() == "victim"]
+            names = {name_key(f"{v.get('first_name') or ''} {v.get('last_name') or ''}") for v in victims}
+            phones = {e164(v.get("phone")) for v in victims} - {None}
+            emails = {email_key(v.get("email")) for v in victims} - {None}
+            own_name = name_key(f"{person.get('first_name') or ''} {person.get('last_name') or ''}")
+            if (
+                (own_name and own_name in names)
+                or {own_phone, row["phone_e164"]} & phones
+                or {own_email, email_key(row["email"])} & emails
+            ):
+                flag("reporting_party_is_a_victim")
 
         # Rule 2: consent, opt-outs, holdout, and a channel that is the victim's own.
         consent = _truthy(person.get("contact_consent"))
@@ -276,14 +303,32 @@ def violations(
         )
         if row["arm"] == "B":
             flag("holdout_arm")
-        if in_window and row["arm"] != "A":
+        if in_window and row["arm"] != "A" and not is_rp:  # reporting parties are not randomized
             flag("unassigned_in_experiment_window")
         if in_window and bucket(experiment.salt, number) < experiment.holdout_share:
             flag("holdout_bucket")
 
-        # Rule 3: one notification per victim per report per kind.
+        # Rule 3: one notification per victim per report per kind (and subject).
         if victim_key(number, seq) in outbox_keys:
             flag("already_notified")
+        once = (number, seq, row_kind, row.get("subject") or "")
+        if once in seen:
+            flag("due_twice")
+        seen.add(once)
+
+        # A status update: the first notice went out, never again on a channel that failed, and
+        # about the report's current status or detective.
+        if row_kind == "status_update":
+            initial = (initial_outbox or {}).get((victim_key(number, seq), number), {})
+            if "sent" not in initial.values():
+                flag("initial_not_sent")
+            if any(initial.get(channel) == "failed" for channel in channels):
+                flag("channel_whose_initial_failed")
+            current_status = (incident.get("case_status") or "").strip().lower() or "open"
+            detective = (incident.get("assigned_detective") or "").strip().lower()
+            subject = row.get("subject") or ""
+            if subject not in (current_status, f"detective:{detective}" if detective else None):
+                flag("subject_not_current")
 
         # The configuration's own limits: a live division, a fresh report, a notifiable offense.
         division = _division_code(incident.get("division", ""), config)
@@ -304,7 +349,8 @@ def violations(
             export.people_on.get(number, []),
             config,
         )
-        if not is_eligible(person, facts, config, phone_override=row["phone_e164"] if from_cad else None):
+        judged = dict(person, victim_type=victim_type) if is_rp else person
+        if not is_eligible(judged, facts, config, phone_override=row["phone_e164"] if from_cad else None):
             flag("simulator_ground_truth")
     return found
 
