@@ -12,6 +12,7 @@ import os
 import secrets
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -34,7 +35,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if {"db_url", "clean_db_url"} & set(getattr(item, "fixturenames", ())):
+        if {"db_url", "clean_db_url", "built"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.db)
 
 
@@ -100,22 +101,31 @@ def migrated_template(server_admin_url: str, fresh_database) -> str:
     return make_url(url).database
 
 
-@pytest.fixture
-def clean_db_url(server_admin_url: str, migrated_template: str) -> Iterator[str]:
-    """A freshly migrated database of the test's own (batches and hashes start empty)."""
+@contextmanager
+def _database_copy(server_admin_url: str, template: str) -> Iterator[str]:
+    """A database of the test's own, cloned from `template`; DATABASE_URL points at it meanwhile."""
     name = f"vnotify_test_{secrets.token_hex(4)}"
     with psycopg.connect(server_admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{migrated_template}"')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     url = _with_database(server_admin_url, name)
     previous = os.environ.get("DATABASE_URL")
     os.environ["DATABASE_URL"] = url
-    yield url
-    if previous is None:
-        os.environ.pop("DATABASE_URL", None)
-    else:
-        os.environ["DATABASE_URL"] = previous
-    with psycopg.connect(server_admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield url
+    finally:
+        if previous is None:
+            os.environ.pop("DATABASE_URL", None)
+        else:
+            os.environ["DATABASE_URL"] = previous
+        with psycopg.connect(server_admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def clean_db_url(server_admin_url: str, migrated_template: str) -> Iterator[str]:
+    """A freshly migrated database of the test's own (batches and hashes start empty)."""
+    with _database_copy(server_admin_url, migrated_template) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -143,13 +153,31 @@ def prefect_harness():
 BUILT_AS_OF = "2025-03-20T12:00:00+00:00"
 
 
-@pytest.fixture
-def built(clean_db_url, small_agency) -> str:
-    """A warehouse of its own: the small agency ingested and transformed as of BUILT_AS_OF."""
+@pytest.fixture(scope="session")
+def built_template(server_admin_url: str, fresh_database, small_agency) -> str:
+    """The small agency ingested and transformed as of BUILT_AS_OF, once per session: a first
+    build (data tests included) takes seconds, a clone of it a fraction of one."""
     from ingest.run import ingest_path
+    from warehouse import migrate
     from warehouse.transform import transform
 
-    ingest_path(small_agency, "contract-csv", url=clean_db_url)
-    result = transform(url=clean_db_url, as_of=BUILT_AS_OF, quiet=True)
+    url = fresh_database()
+    migrate.upgrade(url)
+    ingest_path(small_agency, "contract-csv", url=url)
+    result = transform(url=url, as_of=BUILT_AS_OF, quiet=True)
     assert result.success, result.failures
-    return clean_db_url
+    name = make_url(url).database
+    # A template must have no other session: dbt's pool may still hold one.
+    with psycopg.connect(server_admin_url, autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        )
+    return name
+
+
+@pytest.fixture
+def built(server_admin_url: str, built_template: str) -> Iterator[str]:
+    """A warehouse of its own: a copy of `built_template`."""
+    with _database_copy(server_admin_url, built_template) as url:
+        yield url
