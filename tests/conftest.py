@@ -59,13 +59,14 @@ def server_admin_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def fresh_database(server_admin_url: str):
-    """Factory: create an empty database on the server under test; all are dropped at the end."""
+    """Factory: create a database (empty, or a copy of a template) on the server under test; all are
+    dropped at the end."""
     created: list[str] = []
 
-    def make() -> str:
+    def make(template: str | None = None) -> str:
         name = f"vnotify_test_{secrets.token_hex(4)}"
         with psycopg.connect(server_admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
         created.append(name)
         return _with_database(server_admin_url, name)
 
@@ -154,15 +155,13 @@ BUILT_AS_OF = "2025-03-20T12:00:00+00:00"
 
 
 @pytest.fixture(scope="session")
-def built_template(server_admin_url: str, fresh_database, small_agency) -> str:
+def built_template(server_admin_url: str, fresh_database, migrated_template: str, small_agency) -> str:
     """The small agency ingested and transformed as of BUILT_AS_OF, once per session: a first
     build (data tests included) takes seconds, a clone of it a fraction of one."""
     from ingest.run import ingest_path
-    from warehouse import migrate
     from warehouse.transform import transform
 
-    url = fresh_database()
-    migrate.upgrade(url)
+    url = fresh_database(template=migrated_template)
     ingest_path(small_agency, "contract-csv", url=url)
     result = transform(url=url, as_of=BUILT_AS_OF, quiet=True)
     assert result.success, result.failures
