@@ -75,15 +75,41 @@ class ValidationOutcome:
         """What is stored in ops.ingest_batches.expectations_summary (no cell values)."""
         return {"success": self.success, "tables": {name: asdict(t) for name, t in self.tables.items()}}
 
+    def failure_lines(self) -> list[str]:
+        """One line per failed expectation, for people: table, expectation, column, counts."""
+        return [
+            f"{table}: {failed.expectation}"
+            + (f" on {failed.column}" if failed.column else "")
+            + (f" ({failed.unexpected_count:,} rows)" if failed.unexpected_count is not None else "")
+            + (f" (observed {failed.observed_count:,})" if failed.observed_count is not None else "")
+            for table, outcome in self.tables.items()
+            for failed in outcome.failed
+        ]
+
 
 @dataclass(frozen=True)
 class _Batch:
     unavailable_columns: frozenset[str]  # what the source's format cannot carry (loader's record)
     staged: dict[str, int]  # table -> rows landed, for tables the batch read
+    read: dict[str, int]  # table -> records read
+    quarantined: dict[str, int]  # table -> records quarantined
 
 
-def validate_batch(batch_id: int, url: str | None = None, build_docs: bool = True) -> ValidationOutcome:
-    """Run the checkpoints of the tables batch `batch_id` landed rows in; record and return the verdict.
+# Checks of the batch as a whole, beside the GX suites: a table of which nothing landed, or too
+# much of which was quarantined, says the export (or its mapping) is wrong, not a few rows.
+NOTHING_STAGED = "vnotify_table_has_staged_rows"
+TOO_MUCH_QUARANTINED = "vnotify_quarantined_share_at_most"
+DEFAULT_MAX_QUARANTINED_SHARE = 0.5
+
+
+def validate_batch(
+    batch_id: int,
+    url: str | None = None,
+    build_docs: bool = True,
+    max_quarantined_share: float = DEFAULT_MAX_QUARANTINED_SHARE,
+) -> ValidationOutcome:
+    """Run the checkpoints of the tables batch `batch_id` landed rows in, and the share of each
+    table's rows quarantined against `max_quarantined_share`; record and return the verdict.
 
     Raises LookupError for an unknown batch and ValueError for one that is not loaded."""
     started = time.perf_counter()
@@ -100,6 +126,10 @@ def validate_batch(batch_id: int, url: str | None = None, build_docs: bool = Tru
             tables[table], ids = _validate_table(context, table, batch_id, _parameters(staged, batch), run_id)
             result_ids += ids
         docs = _build_docs(context, result_ids) if build_docs and result_ids else None
+        _release_connections(context)
+    for table, failed in _quarantine_failures(batch, max_quarantined_share).items():
+        checked = tables.get(table, TableOutcome(True, 0, ()))
+        tables[table] = TableOutcome(False, checked.evaluated + 1, (*checked.failed, failed))
     outcome = ValidationOutcome(batch_id, all(t.success for t in tables.values()), tables, docs)
     _record(url, outcome, time.perf_counter() - started)
     return outcome
@@ -122,8 +152,25 @@ def _read_batch(url: str, batch_id: int) -> _Batch:
     status, unavailable_columns, table_counts = row
     if status != "loaded":
         raise ValueError(f"batch {batch_id} is {status}, not loaded: it has no rows to validate")
-    staged = {t: int(table_counts[t].get("staged", 0)) for t in CONTRACT_TABLES if t in table_counts}
-    return _Batch(frozenset(unavailable_columns), staged)
+    counts = {t: table_counts[t] for t in CONTRACT_TABLES if t in table_counts}
+    return _Batch(
+        frozenset(unavailable_columns),
+        staged={t: int(c.get("staged", 0)) for t, c in counts.items()},
+        read={t: int(c.get("read", 0)) for t, c in counts.items()},
+        quarantined={t: int(c.get("quarantined", 0)) for t, c in counts.items()},
+    )
+
+
+def _quarantine_failures(batch: _Batch, max_share: float) -> dict[str, FailedExpectation]:
+    """Tables of the batch with no row staged, or more than `max_share` of their rows quarantined."""
+    failures = {}
+    for table, read in batch.read.items():
+        quarantined = batch.quarantined.get(table, 0)
+        if read and batch.staged.get(table, 0) == 0:
+            failures[table] = FailedExpectation(NOTHING_STAGED, None, quarantined, observed_count=0)
+        elif read and quarantined / read > max_share:
+            failures[table] = FailedExpectation(TOO_MUCH_QUARANTINED, None, quarantined, observed_count=read)
+    return failures
 
 
 def _parameters(staged: int, batch: _Batch) -> dict[str, Any]:
@@ -188,6 +235,14 @@ def _raised(result: ExpectationValidationResult) -> bool:
     if "raised_exception" in info:
         return bool(info["raised_exception"])
     return any(isinstance(v, dict) and v.get("raised_exception") for v in info.values())
+
+
+def _release_connections(context: FileDataContext) -> None:
+    """Close the data source's pooled connections: a validation may be the last thing a process
+    does to a database (which is then dropped, or copied as a template), and the next one
+    reconnects in milliseconds."""
+    for datasource in context.data_sources.all().values():
+        datasource.get_engine().dispose()
 
 
 def _build_docs(context: FileDataContext, result_ids: list[Any]) -> Path:

@@ -5,7 +5,8 @@
    contract columns streams its bytes straight to COPY; everything else goes through the
    adapter's records, chunked).
 3. Move failing rows to `ops.quarantine` with their reasons (ingest/validation.py).
-4. Point `ops.report_versions` at each report's newest version.
+4. Point `ops.report_versions` at each report's newest version (the loader's bookkeeping:
+   new and superseded reports; the warehouse picks the winning version from every delivery).
 5. Record the batch with its counts, checked: rows read = rows staged + rows quarantined.
 A `FileRejected` (or a COPY that proves the file unreadable) rolls everything back and
 records a rejected batch with the reason.
@@ -48,6 +49,14 @@ class BatchResult:
     batch_id: int | None
     content_sha256: str
     tables: dict[str, TableCounts] = field(default_factory=dict)
+    delivery_id: int | None = None
+    # Data rows the adapter read from the source (one may make records in several tables).
+    source_rows: int | None = None
+    # Per table, the most frequent quarantine reasons: {"column", "reason", "rows"}; no values.
+    top_reasons: dict[str, list[dict]] = field(default_factory=dict)
+    # The expectations verdict (ingest.run.check_batches); None when not checked.
+    expectations_passed: bool | None = None
+    expectations_failed: list[str] = field(default_factory=list)
     reports_superseded: int = 0
     reports_new: int = 0
     reason: str | None = None
@@ -88,11 +97,32 @@ def content_hash(source: Source) -> str:
     return digest.hexdigest()
 
 
-def load_source(source: Source, url: str, time_zone: str) -> BatchResult:
-    """Load one source as one batch. Never raises for bad input: the result says what happened."""
+def load_source(
+    source: Source,
+    url: str,
+    time_zone: str,
+    delivery_id: int | None = None,
+    delivery_sha256: str | None = None,
+) -> BatchResult:
+    """Load one source as one batch of `delivery_id` (a delivery of its own when None). Never
+    raises for bad input: the result says what happened.
+
+    `delivery_sha256` (the hash of every file of a delivery) makes the delivery the unit of
+    "already loaded": a file sent again unchanged beside a changed one is loaded again, as part
+    of the new version, and a whole delivery sent twice is a no-op."""
     started = time.perf_counter()
-    sha = content_hash(source)
-    result = BatchResult("loaded", source.name, source.format, None, sha)
+    try:
+        sha = content_hash(source)
+        if delivery_sha256 is not None:
+            sha = hashlib.sha256(f"{delivery_sha256}:{sha}".encode()).hexdigest()
+    except FileRejected as rejection:  # a source that cannot even be listed (a folder missing a table)
+        sha = hashlib.sha256(f"unreadable:{source.name}".encode()).hexdigest()
+        result = BatchResult("rejected", source.name, source.format, None, sha, reason=str(rejection))
+        result.delivery_id = delivery_id
+        with psycopg.connect(url, autocommit=True) as conn:
+            result.batch_id = _record_rejection(conn, result)
+        return _finish(result, started)
+    result = BatchResult("loaded", source.name, source.format, None, sha, delivery_id=delivery_id)
     with psycopg.connect(url, autocommit=True) as conn:
         existing = _loaded_batch(conn, sha)
         if existing is not None:
@@ -129,13 +159,21 @@ def _loaded_batch(conn: psycopg.Connection, sha: str) -> int | None:
 def _load(conn: psycopg.Connection, source: Source, result: BatchResult, time_zone: str) -> None:
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (INGEST_LOCK,))
     conn.execute("SET LOCAL work_mem = '64MB'")  # the duplicate check's hash aggregate stays in memory
-    batch_id = conn.execute(
+    batch_id, result.delivery_id = conn.execute(
         """
-        INSERT INTO ops.ingest_batches (source_format, source_name, content_sha256, status, unavailable_columns)
-        VALUES (%s, %s, %s, 'loading', %s) RETURNING batch_id
+        INSERT INTO ops.ingest_batches
+          (source_format, source_name, content_sha256, status, unavailable_columns, delivery_id)
+        VALUES (%s, %s, %s, 'loading', %s, coalesce(%s, nextval('ops.ingest_delivery_id')))
+        RETURNING batch_id, delivery_id
         """,
-        (result.format, result.source, result.content_sha256, sorted(source.unavailable_columns)),
-    ).fetchone()[0]
+        (
+            result.format,
+            result.source,
+            result.content_sha256,
+            sorted(source.unavailable_columns),
+            result.delivery_id,
+        ),
+    ).fetchone()
     result.batch_id = batch_id
     conn.execute("SELECT set_config('vnotify.batch_id', %s, true)", (str(batch_id),))
     for table in CONTRACT_TABLES:
@@ -154,6 +192,8 @@ def _load(conn: psycopg.Connection, source: Source, result: BatchResult, time_zo
         duplicates = conn.execute(quarantine_duplicates_sql(table), params).rowcount
         counts[table].quarantined += invalid + duplicates
     _verify_accounting(conn, batch_id, counts)
+    result.top_reasons = _top_reasons(conn, batch_id)
+    result.source_rows = getattr(source, "source_rows", None) or sum(c.read for c in counts.values())
     if counts["incidents"].staged:
         result.reports_new, result.reports_superseded = _advance_report_versions(conn, batch_id, time_zone)
     result.tables = {table: c for table, c in counts.items() if c.read}
@@ -288,6 +328,29 @@ def _verify_accounting(conn: psycopg.Connection, batch_id: int, counts: dict[str
             )
 
 
+TOP_REASONS = 5
+
+
+def _top_reasons(conn: psycopg.Connection, batch_id: int) -> dict[str, list[dict]]:
+    """Per table, the quarantine reasons most rows share (a row's reasons counted apart)."""
+    rows = conn.execute(
+        """
+        SELECT table_name, column_name, one_reason, rows FROM (
+          SELECT q.table_name, q.column_name, r.one_reason, count(*) AS rows,
+                 row_number() OVER (PARTITION BY q.table_name ORDER BY count(*) DESC, r.one_reason) AS rank
+          FROM ops.quarantine AS q, unnest(string_to_array(q.reason, '; ')) AS r (one_reason)
+          WHERE q.batch_id = %s
+          GROUP BY q.table_name, q.column_name, r.one_reason
+        ) ranked WHERE rank <= %s ORDER BY table_name, rank
+        """,
+        (batch_id, TOP_REASONS),
+    ).fetchall()
+    found: dict[str, list[dict]] = {}
+    for table, column, reason, count in rows:
+        found.setdefault(table, []).append({"column": column, "reason": reason, "rows": count})
+    return found
+
+
 def _advance_report_versions(conn: psycopg.Connection, batch_id: int, time_zone: str) -> tuple[int, int]:
     """Point each report at its newest version; returns (new reports, superseded reports)."""
     rows = conn.execute(
@@ -306,7 +369,7 @@ def _advance_report_versions(conn: psycopg.Connection, batch_id: int, time_zone:
           SET batch_id = excluded.batch_id, row_number = excluded.row_number,
               updated_at = excluded.updated_at, deleted = excluded.deleted,
               versions = v.versions + 1, changed_at = now()
-          WHERE excluded.updated_at > v.updated_at
+          WHERE excluded.updated_at >= v.updated_at  -- ties: the later batch
         RETURNING (xmax = 0) AS inserted
         """.replace("{report_number}", trimmed("report_number")),
         {"batch_id": batch_id, "zone": time_zone},
@@ -338,11 +401,11 @@ def _record_rejection(conn: psycopg.Connection, result: BatchResult) -> int:
         return conn.execute(
             """
             INSERT INTO ops.ingest_batches
-              (source_format, source_name, content_sha256, status, rejection_reason, finished_at)
-            VALUES (%s, %s, %s, 'rejected', %s, now())
+              (source_format, source_name, content_sha256, status, rejection_reason, finished_at, delivery_id)
+            VALUES (%s, %s, %s, 'rejected', %s, now(), coalesce(%s, nextval('ops.ingest_delivery_id')))
             RETURNING batch_id
             """,
-            (result.format, result.source, result.content_sha256, result.reason),
+            (result.format, result.source, result.content_sha256, result.reason, result.delivery_id),
         ).fetchone()[0]
 
 

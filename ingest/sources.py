@@ -46,6 +46,49 @@ def sources_for(path: Path, format: str, mapping: Path | None = None, config=Non
     raise FileRejected(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
 
 
+def deliveries_for(path: Path, format: str, mapping: Path | None = None, config=None) -> list[list[Source]]:
+    """The sources at PATH grouped by delivery (what one export run wrote), in load order.
+
+    Contract CSV files written together share a delivery: the files of one folder whose names
+    differ only in the table (`incidents.csv` and `persons.csv`, or `2025-10-09_incidents.csv`
+    and `2025-10-09_persons.csv`). Every other format carries all its tables in one source,
+    which is a delivery of its own."""
+    sources = sources_for(path, format, mapping=mapping, config=config)
+    if format != "contract-csv":
+        return [[source] for source in sources]
+    groups: dict[tuple[str, str], list[Source]] = {}
+    for source in sources:
+        file = source.path  # type: ignore[attr-defined]
+        groups.setdefault((str(file.parent), delivery_prefix(file)), []).append(source)
+    return [groups[key] for key in sorted(groups)]
+
+
+def group_delivery_files(files: list[Path], format: str) -> list[list[Path]]:
+    """Files of a drop folder grouped by delivery, in load order (as deliveries_for does)."""
+    if format != "contract-csv":
+        return [[file] for file in files]
+    from ingest.adapters.contract_csv import table_for_file
+
+    groups: dict[str, list[Path]] = {}
+    for file in files:
+        groups.setdefault(delivery_prefix(file), []).append(file)
+    order = {table: index for index, table in enumerate(CONTRACT_ORDER)}
+    return [
+        sorted(groups[key], key=lambda f: (order.get(table_for_file(f) or "", len(order)), f.name))
+        for key in sorted(groups)
+    ]
+
+
+def delivery_prefix(path: Path) -> str:
+    """What is left of a contract CSV file's name without its table: `2025-10-09_persons.csv`
+    → `2025-10-09`, `persons.csv` → ``."""
+    from ingest.adapters.contract_csv import table_for_file
+
+    stem = path.stem
+    table = table_for_file(path)
+    return stem[: len(stem) - len(table)].rstrip("_-") if table else stem
+
+
 def _files(path: Path, suffix: str) -> list[Path]:
     if path.is_file():
         return [path]

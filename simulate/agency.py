@@ -52,7 +52,7 @@ from vnotify.config import AgencyConfig
 
 # Reports a month at scale 1, calibrated so that about 1,346 victims a month are eligible
 # (measured over nine months from 2025-03-01 and several seeds; see the module tests).
-REPORTS_PER_MONTH = 2485
+REPORTS_PER_MONTH = 2570
 AVERAGE_MONTH_DAYS = 365.2425 / 12
 SEASONAL_AMPLITUDE = 0.03  # a little more crime in summer
 CALLS_WITHOUT_REPORT_PER_REPORT_CALL = 0.35  # alarms, traffic, noise: calls that produce no report

@@ -216,7 +216,6 @@ class Stages:
     on_step: Callable[[str], None] = lambda step: None
 
     def ingest(self, folder: Path) -> Counter:
-        from expectations.run import validate_batch
         from ingest.run import ingest_path
 
         counts: Counter = Counter()
@@ -225,9 +224,7 @@ class Stages:
         for batch in ingest_path(folder, "contract-csv", url=self.url, config=self.config):
             counts[batch.status] += 1
             if batch.status == "loaded":
-                counts["expectations_passed"] += validate_batch(
-                    batch.batch_id, self.url, build_docs=False
-                ).success
+                counts["expectations_passed"] += bool(batch.expectations_passed)
         return counts
 
     def transform(self, as_of: dt.datetime) -> None:

@@ -3,8 +3,9 @@
 A victim (persons.csv row with role `victim`) is eligible when all of these hold:
 
 1. victim_type is `individual`;
-2. age unknown or at least `config.eligibility.minimum_age`: the `age` column when filled,
-   otherwise whole years from `birth_date` to the report's `reported_at` date;
+2. age at least `config.eligibility.minimum_age`: the `age` column when filled, otherwise
+   whole years from `birth_date` to the report's `reported_at` date; a victim with neither
+   counts only when `config.eligibility.unknown_age` is `notify` (the default `hold` holds them);
 3. not deceased;
 4. no offense on the report is sensitive: `SENSITIVE_OFFENSE_CODES` (sex offenses 11A–11D,
    36A, 36B; homicide 09A, 09B; kidnapping 100; human trafficking 64A, 64B; intimidation or
@@ -130,7 +131,7 @@ def is_eligible(
     consent = parse_bool(victim.get("contact_consent", ""))
     return (
         victim.get("victim_type", "").strip().lower() == "individual"
-        and (age is None or age >= rules.minimum_age)
+        and (age >= rules.minimum_age if age is not None else rules.unknown_age == "notify")
         and not parse_bool(victim.get("deceased", ""))
         and not report.sensitive
         and not report.domestic_violence

@@ -57,6 +57,9 @@ CONTACT_SHARES: dict[str, tuple[float, float]] = {
 PHONE_TYPES: Weights = (("mobile", 0.55), ("", 0.22), ("unknown", 0.13), ("landline", 0.10))
 ORGANISATION_PHONE_TYPES: Weights = (("landline", 0.55), ("unknown", 0.2), ("", 0.25))
 CONSENT: Weights = (("", 0.59), ("Y", 0.35), ("N", 0.06))
+# People with neither age nor birth date. The FBI's 2021 NIBRS extract has about 2% of victims
+# of unknown age; eligibility holds them by default (eligibility.unknown_age).
+UNKNOWN_AGE_SHARE = 0.03
 ARREST_SHARE = {"35A": 0.85, "520": 0.8, "23C": 0.55, "13A": 0.3, "13B": 0.3, "13C": 0.15}
 OTHER_STATUSES: Weights = (
     ("open", 0.82),
@@ -307,11 +310,12 @@ class _PeopleMaker:
         return person
 
     def age_fields(self, age: int) -> Row:
+        """A birth date, an age, or (UNKNOWN_AGE_SHARE of people, as in NIBRS) neither."""
         form = self.rng.random()
         if form < 0.55:
             days = int(age * 365.2425) + self.rng.randint(0, 364)
             return {"birth_date": (self.reported_at.date() - dt.timedelta(days=days)).isoformat()}
-        return {"age": str(age)} if form < 0.85 else {}
+        return {"age": str(age)} if form < 1 - UNKNOWN_AGE_SHARE else {}
 
     def phone(self, types: Weights) -> tuple[str, str]:
         digits = fictional_phone(self.rng, self.phones)

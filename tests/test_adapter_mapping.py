@@ -356,9 +356,9 @@ def _line_of(text: str, fragment: str) -> int:
         ("beat: Beat", "beats: Beat", "beats:", "tables.incidents.columns.beats: not a column of incidents"),
         ("  persons:", "  victims:", "victims:", "tables.victims: Input should be"),
         (
-            'date_format: "%m/%d/%Y %I:%M:%S %p"}\n      occurred',
-            'date_format: "%m/%d/%Y"}\n      occurred',
-            'date_format: "%m/%d/%Y"}',
+            'date_format: "%m/%d/%Y %I:%M:%S %p", date_format_checked: true}\n      occurred',
+            'date_format: "%m/%d/%Y", date_format_checked: true}\n      occurred',
+            'date_format: "%m/%d/%Y", date_format_checked',
             "reported_at.date_format[0]: reported_at is a date-time; the format needs a time",
         ),
         (

@@ -19,12 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from ingest.adapters.nibrs_cde import NibrsCdeSource, age, parse_fbi_date
+from ingest.adapters.nibrs_cde import CURRENT_LAYOUT, OLDER_LAYOUT, NibrsCdeSource, age, parse_fbi_date
 from ingest.contract import NIBRS_CODE, validate_row
 from ingest.records import FileRejected, Record
 
 DATA = Path(__file__).parent / "data" / "nibrs-mn-2018"
+CURRENT = Path(__file__).parent / "data" / "nibrs-cde-2021"
 TABLE_FILES = (
+    "NIBRS_AGE.csv",
     "NIBRS_ARRESTEE.csv",
     "NIBRS_OFFENDER.csv",
     "NIBRS_OFFENSE.csv",
@@ -374,3 +376,114 @@ def test_age_reads_under_one_year_codes_as_zero():
     assert age("34", "5") == "34"
     assert age("", "3") == "0"  # NIBRS_AGE BB, 7-364 days old
     assert age("", "4") is None  # unknown
+
+
+@pytest.mark.parametrize(
+    "age_num, age_id, expected",
+    [
+        # The older layout: the code is in AGE_ID, AGE_NUM is empty.
+        ("", "1", "0"),  # NN, under 24 hours
+        ("", "2", "0"),  # NB, 1-6 days
+        ("", "3", "0"),  # BB, 7-364 days
+        ("", "4", None),  # 00, unknown: never age 0
+        ("", "0", None),  # NS, not specified
+        ("", "6", "99"),  # 99, over 98 years
+        ("", "", None),  # a business
+        ("07", "5", "7"),
+        # The current layout: AGE_NUM may hold the code itself, whatever AGE_ID says.
+        ("NN", "", "0"),
+        ("nb", "", "0"),
+        ("BB", "", "0"),
+        ("00", "103", None),
+        ("00", "", None),
+        ("NS", "", None),
+        ("99", "", "99"),
+        ("42", "", "42"),
+    ],
+)
+def test_age_codes_of_both_layouts(age_num: str, age_id: str, expected: str | None):
+    assert age(age_num, age_id) == expected
+
+
+def test_an_age_id_is_read_through_nibrs_age_when_the_folder_has_it():
+    # In the current layout 103 is 00 (unknown); in the older, 103 is no code at all.
+    assert age("", "103", {"103": "00"}) is None
+    assert age("", "1", {"1": "NN"}) == "0"
+
+
+# --- the current layout --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def current_kinds() -> dict[str, list[Record]]:
+    return by_kind(list(NibrsCdeSource(CURRENT).records()))
+
+
+def test_the_current_layout_is_told_from_its_offense_header():
+    from ingest.adapters.nibrs_cde import _locate_tables, detect_layout
+
+    assert detect_layout(_locate_tables(CURRENT)) is CURRENT_LAYOUT
+    assert detect_layout(_locate_tables(DATA)) is OLDER_LAYOUT
+
+
+def test_the_current_layout_gives_one_record_per_row_and_every_age(current_kinds):
+    assert {kind: len(records) for kind, records in current_kinds.items()} == {
+        "incidents": 10,
+        "offenses": 11,
+        "victim": 14,
+        "offender": 7,
+        "arrestee": 2,
+    }
+    ages = {
+        (r.values["report_number"], r.values["person_seq"]): r.values["age"] for r in current_kinds["victim"]
+    }
+    assert ages == {
+        ("9000001", "1"): "34",
+        ("9000002", "1"): "0",  # NN
+        ("9000002", "2"): "0",  # NB
+        ("9000003", "1"): "0",  # BB
+        ("9000004", "1"): None,  # 00 (age_id 103)
+        ("9000004", "2"): None,  # NS
+        ("9000005", "1"): "99",
+        ("9000006", "1"): None,  # a business
+        ("9000007", "1"): "25",
+        ("9000007", "2"): "25",
+        ("9000007", "3"): "40",
+        ("9000008", "1"): "17",
+        ("9000009", "1"): "52",
+        ("9000010", "1"): None,  # society
+    }
+    offender_ages = sorted(r.values["age"] or "-" for r in current_kinds["offender"])
+    assert offender_ages == ["-", "-", "-", "19", "22", "28", "45"]
+    every = [r for records in current_kinds.values() for r in records]
+    assert all(r.problem is None for r in every)
+    unavailable = NibrsCdeSource(CURRENT).unavailable_columns
+    assert [
+        (r.table, problem.reason)
+        for r in every
+        for problem in validate_row(r.table, r.values)
+        if problem.column not in unavailable
+    ] == []
+
+
+def test_the_current_layout_takes_offense_codes_from_the_offense_row(current_kinds):
+    codes = {
+        (r.values["report_number"], r.values["offense_seq"]): r.values["nibrs_code"]
+        for r in current_kinds["offenses"]
+    }
+    assert codes[("9000005", "1")] == "11A" and codes[("9000005", "2")] == "13B"
+    names = {r.values["nibrs_code"]: r.values["description"] for r in current_kinds["offenses"]}
+    assert names["11A"] == "Rape" and names["23H"] == "All Other Larceny"
+    incidents = current_kinds["incidents"]
+    assert {r.values["division"] for r in incidents} == {"AZ0109900"}
+
+
+def test_a_folder_in_neither_layout_is_rejected_naming_both(tmp_path: Path):
+    import shutil
+
+    folder = tmp_path / "extract"
+    shutil.copytree(CURRENT, folder)
+    offenses = folder / "NIBRS_OFFENSE.csv"
+    offenses.write_text(offenses.read_text().replace("offense_code", "ucr_code", 1))
+    with pytest.raises(FileRejected, match=r"OFFENSE_TYPE_ID.*OFFENSE_CODE"):
+        next(NibrsCdeSource(folder).records())

@@ -24,13 +24,31 @@ def test_drop_folder_is_drained_into_loaded_and_rejected(clean_db_url, small_age
     (drop / "offenses.csv").write_bytes(b"")
     results = drain_drop_folder(drop, "contract-csv", url=clean_db_url)
     assert sorted(r.status for r in results) == ["loaded", "loaded", "loaded", "rejected"]
+    # The four files are one delivery: with one of them rejected none of it is used, so all four
+    # go to rejected/ to be sent again together.
+    assert sorted(p.name for p in (drop / "rejected").iterdir()) == [
+        "cad_calls.csv",
+        "incidents.csv",
+        "offenses.csv",
+        "persons.csv",
+    ]
+    assert not any((drop / "loaded").iterdir())
+    assert drain_drop_folder(drop, "contract-csv", url=clean_db_url) == []  # nothing left to read
+
+    # Corrected and dropped again, the whole delivery loads (the unchanged files too: they belong
+    # to the new delivery) and passes its checks.
+    for name in ("cad_calls.csv", "incidents.csv", "persons.csv"):
+        shutil.move(drop / "rejected" / name, drop / name)
+    shutil.copy(small_agency / "offenses.csv", drop / "offenses.csv")
+    again = drain_drop_folder(drop, "contract-csv", url=clean_db_url)
+    assert [r.status for r in again] == ["loaded"] * 4
+    assert all(r.expectations_passed for r in again) and len({r.delivery_id for r in again}) == 1
     assert sorted(p.name for p in (drop / "loaded").iterdir()) == [
         "cad_calls.csv",
         "incidents.csv",
+        "offenses.csv",
         "persons.csv",
     ]
-    assert [p.name for p in (drop / "rejected").iterdir()] == ["offenses.csv"]
-    assert drain_drop_folder(drop, "contract-csv", url=clean_db_url) == []  # nothing left to read
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ from pathlib import Path
 import psycopg
 
 from ingest.run import ingest_path
+from vnotify.config import load_config
+from warehouse.transform import transform
 
 DATA = Path(__file__).parent / "data"
 
@@ -53,8 +55,8 @@ def test_fbi_xml_samples_land_including_deletes_and_group_b(clean_db_url):
         "nibrs_ZeroReport_Sample.xml": "loaded",
     }
     assert results["nibrs_ZeroReport_Sample.xml"].rows_read == 0
-    # The replace carries the same message time as the original: history kept, no supersede.
-    assert results["nibrs_GroupAReplace_Sample.xml"].reports_superseded == 0
+    # The replace carries the same message time as the original: a tie goes to the later batch.
+    assert results["nibrs_GroupAReplace_Sample.xml"].reports_superseded == 1
     assert (
         _one(clean_db_url, "SELECT count(*) FROM raw.incidents WHERE report_number = '000054236732'")[0] == 2
     )
@@ -69,3 +71,45 @@ def test_fbi_xml_samples_land_including_deletes_and_group_b(clean_db_url):
         )[0]
         == 1
     )
+
+
+def _decisions(url: str) -> dict[tuple[str, int], list[str]]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            """SELECT d.report_number, p.person_seq, d.reasons
+               FROM marts.fct_eligibility_decisions AS d
+               JOIN intermediate.int_victims__eligibility_evaluated AS p USING (victim_key)
+               WHERE d.notice_kind = 'initial'"""
+        ).fetchall()
+    return {(number, seq): reasons for number, seq, reasons in rows}
+
+
+def test_the_current_cde_layout_loads_every_age_and_each_victim_is_decided(clean_db_url):
+    (result,) = ingest_path(DATA / "nibrs-cde-2021", "nibrs-cde", url=clean_db_url)
+    assert result.status == "loaded" and result.expectations_passed is True
+    assert {t: (c.read, c.staged, c.quarantined) for t, c in result.tables.items()} == {
+        "incidents": (10, 10, 0),
+        "offenses": (11, 11, 0),
+        "persons": (23, 23, 0),
+    }
+    # The division of a NIBRS victim is the agency's ORI: the configuration must know it.
+    config = load_config()
+    west = config.divisions[0].model_copy(update={"aliases": [*config.divisions[0].aliases, "AZ0109900"]})
+    known = config.model_copy(update={"divisions": [west, *config.divisions[1:]]})
+    assert transform(url=clean_db_url, config=known, as_of="2021-03-20T12:00:00+00:00", quiet=True).success
+    decided = _decisions(clean_db_url)
+    assert len(decided) == 14  # the three nameless victims of incident 9000007 stay three
+    for under_one in (("9000002", 1), ("9000002", 2), ("9000003", 1)):
+        assert "juvenile" in decided[under_one] and "age_unknown" not in decided[under_one]
+    for unknown in (("9000004", 1), ("9000004", 2)):
+        assert "age_unknown" in decided[unknown] and "juvenile" not in decided[unknown]
+    assert not {"juvenile", "age_unknown"} & set(decided[("9000005", 1)])  # 99 or over
+    assert "sensitive_offense" in decided[("9000005", 1)]
+    # Known now (WEST), though not yet live in 2021.
+    assert all("unknown_division" not in r and "division_not_live" in r for r in decided.values())
+
+    # Without the ORI among a division's aliases, every victim is held for an unknown division.
+    assert transform(
+        url=clean_db_url, config=config, as_of="2021-03-20T12:00:00+00:00", quiet=True, full_refresh=True
+    ).success
+    assert all("unknown_division" in reasons for reasons in _decisions(clean_db_url).values())

@@ -246,6 +246,8 @@ def violations(
         age = _age_at(person, reported_day)
         if age is not None and age < rules.minimum_age:
             flag("juvenile")
+        if age is None and rules.unknown_age == "hold":
+            flag("age_unknown")
         if _truthy(person.get("deceased")) is True:
             flag("deceased")
         codes = {o["nibrs_code"].strip().upper() for o in export.offenses.get(number, [])}
@@ -690,6 +692,11 @@ def test_the_checker_flags_every_rule(small_agency):
     assert "juvenile" not in rules(
         changed(age="", birth_date=birthday.replace(year=birthday.year - 1).isoformat())
     )
+    assert "age_unknown" in rules(changed(age="", birth_date=""))
+    lenient = config.model_copy(
+        update={"eligibility": config.eligibility.model_copy(update={"unknown_age": "notify"})}
+    )
+    assert "age_unknown" not in rules(changed(age="", birth_date=""), cfg=lenient)
     assert "deceased" in rules(changed(deceased="Y"))
     for code in sorted(RULE_ONE_CODES):
         offense = {"report_number": number, "offense_seq": "9", "nibrs_code": code}
@@ -799,20 +806,36 @@ def _rows(grouped: Mapping[str, list[dict[str, str]]]) -> list[dict[str, str]]:
 # Rule 4: every victim gets one recorded decision
 
 
-def _same_person_key(row: Row) -> tuple[str, ...]:
+def _same_person_groups(rows: Sequence[Row]) -> dict[tuple[str, int], tuple[str, int]]:
     """Who the warehouse treats as one person on one report (int_persons__deduplicated's rule,
-    restated): same role and name, and same birth date, else age, else phone, else email."""
-    return (
-        row["report_number"].strip(),
-        row["role"].strip().lower(),
-        (row.get("first_name") or "").strip().lower(),
-        (row.get("last_name") or "").strip().lower(),
-        (row.get("birth_date") or "").strip()
-        or (row.get("age") or "").strip()
-        or e164(row.get("phone"))
-        or email_key(row.get("email"))
-        or f"seq:{int(row['person_seq'])}",
-    )
+    restated): the same role and the same non-empty name, phone or e-mail, through any chain of
+    such matches. (report, person_seq) -> (report, lowest person_seq of its group)."""
+    parent: dict[tuple[str, int], tuple[str, int]] = {}
+
+    def root(key: tuple[str, int]) -> tuple[str, int]:
+        while parent[key] != key:
+            key = parent[key]
+        return key
+
+    first_with: dict[tuple[str, str, str], tuple[str, int]] = {}
+    for row in rows:
+        number, seq = row["report_number"].strip(), int(row["person_seq"])
+        key = (number, seq)
+        parent.setdefault(key, key)
+        role = row["role"].strip().lower()
+        name = name_key(f"{row.get('first_name') or ''} {row.get('last_name') or ''}")
+        for kind, value in (
+            ("name", name),
+            ("phone", e164(row.get("phone"))),
+            ("email", email_key(row.get("email"))),
+        ):
+            if not value:
+                continue
+            other = first_with.setdefault((number, role, f"{kind}:{value}"), key)
+            a, b = root(key), root(other)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    return {key: root(key) for key in parent}
 
 
 def test_every_victim_gets_exactly_one_decision(clean_db_url, small_agency, tmp_path):
@@ -820,32 +843,31 @@ def test_every_victim_gets_exactly_one_decision(clean_db_url, small_agency, tmp_
     folder = tmp_path / "agency"
     shutil.copytree(small_agency, folder)
     persons = _read(folder, "persons.csv")
-    original = next(p for p in persons if p["role"] == "victim" and (p["birth_date"] or p["age"]))
-    next_seq = max(int(p["person_seq"]) for p in persons if p["report_number"] == original["report_number"])
-    # Entered twice by the officer (collapsed), and a namesake of another age (kept).
-    twice = dict(original, person_seq=str(next_seq + 1), phone="", email="")
-    other = dict(
-        original, person_seq=str(next_seq + 2), birth_date="", age="97" if original["age"] != "97" else "98"
+    original = next(
+        p for p in persons if p["role"] == "victim" and (p["birth_date"] or p["age"]) and p["first_name"]
     )
+    next_seq = max(int(p["person_seq"]) for p in persons if p["report_number"] == original["report_number"])
+    # Entered twice by the officer (collapsed: the same name), and two victims with no name and
+    # no contact, of the same age (kept: nothing says they are one person).
+    twice = dict(original, person_seq=str(next_seq + 1), phone="", email="")
+    nameless = [
+        dict(
+            original, person_seq=str(next_seq + n), first_name="", last_name="", phone="", email="", age="25"
+        )
+        for n in (2, 3)
+    ]
     with (folder / "persons.csv").open("a", newline="", encoding="utf-8") as handle:
-        csv.DictWriter(handle, fieldnames=list(persons[0]), lineterminator="\n").writerows([twice, other])
-    persons += [twice, other]
+        csv.DictWriter(handle, fieldnames=list(persons[0]), lineterminator="\n").writerows([twice, *nameless])
+    persons += [twice, *nameless]
 
     results = ingest_path(folder, "contract-csv", url=clean_db_url)
     assert all(r.status == "loaded" for r in results), results
     assert transform(url=clean_db_url, as_of=AS_OF, quiet=True).success
 
     victims = [p for p in persons if p["role"].strip().lower() == "victim"]
-    groups: dict[tuple[str, ...], list[dict[str, str]]] = defaultdict(list)
-    for victim in victims:
-        groups[_same_person_key(victim)].append(victim)
-    expected = {
-        victim_key(rows[0]["report_number"].strip(), min(int(r["person_seq"]) for r in rows)): rows[0][
-            "report_number"
-        ].strip()
-        for rows in groups.values()
-    }
-    assert len(expected) == len(victims) - 1  # exactly the planted copy collapses
+    expected = {victim_key(number, seq): number for number, seq in set(_same_person_groups(victims).values())}
+    # The small agency's own victims are each one person, and exactly the planted copy collapses.
+    assert len(expected) == len(victims) - 1
 
     decisions = _query(
         clean_db_url,
@@ -855,7 +877,8 @@ def test_every_victim_gets_exactly_one_decision(clean_db_url, small_agency, tmp_
     keys = [d["victim_key"] for d in decisions]
     assert len(keys) == len(set(keys)), "a victim has two decisions"
     assert dict((d["victim_key"], d["report_number"]) for d in decisions) == expected
-    assert victim_key(original["report_number"], int(other["person_seq"])) in expected
+    for person in nameless:
+        assert victim_key(original["report_number"], int(person["person_seq"])) in expected
     assert victim_key(original["report_number"], int(twice["person_seq"])) not in expected
     for d in decisions:
         assert d["reasons"] is not None and d["is_eligible"] == (len(d["reasons"]) == 0)
@@ -871,9 +894,11 @@ def test_a_copy_of_the_victim_marked_deceased_or_refusing_blocks_the_message(
     for p in persons:
         next_seq[p["report_number"]] = max(next_seq[p["report_number"]], int(p["person_seq"]) + 1)
     copies = []
-    for index, victim in enumerate(
-        p for p in persons if p["role"] == "victim" and (p["birth_date"] or p["age"])
-    ):
+    # A copy of every other named victim (the rest stay due, so the check is not vacuous).
+    named = [
+        p for p in persons if p["role"] == "victim" and (p["birth_date"] or p["age"]) and p["first_name"]
+    ]
+    for index, victim in enumerate(named[::2]):
         hazard = {"deceased": "Y"} if index % 2 else {"contact_consent": "N"}
         copies.append(dict(victim, person_seq=str(next_seq[victim["report_number"]]), **hazard))
         next_seq[victim["report_number"]] += 1
@@ -882,17 +907,17 @@ def test_a_copy_of_the_victim_marked_deceased_or_refusing_blocks_the_message(
     assert all(r.status == "loaded" for r in ingest_path(folder, "contract-csv", url=clean_db_url))
     assert transform(url=clean_db_url, as_of=AS_OF, quiet=True).success
 
+    groups = _same_person_groups([p for p in persons + copies if p["role"] == "victim"])
     blocked = defaultdict(set)
     for copy in copies:
-        blocked[_same_person_key(copy)].add(
+        blocked[groups[(copy["report_number"].strip(), int(copy["person_seq"]))]].add(
             "deceased" if _truthy(copy.get("deceased")) else "no_consent_basis"
         )
-    export = Export.read(folder, load_config())
     due = _query(clean_db_url, "SELECT report_number, person_seq FROM restricted.notifications_due")
     assert due
     unsafe = [
         (r["report_number"], r["person_seq"], sorted(blocked[key]))
         for r in due
-        if (key := _same_person_key(export.persons[(r["report_number"], r["person_seq"])])) in blocked
+        if (key := groups[(r["report_number"], r["person_seq"])]) in blocked
     ]
     assert not unsafe, f"due although another copy of the same victim forbids it: {unsafe}"

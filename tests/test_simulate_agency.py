@@ -138,7 +138,7 @@ def eligible_on_report(incident: Row, offenses: list[Row], persons: list[Row], c
             person["email"]
         )
         count += (
-            (age is None or age >= rules.minimum_age)
+            (age >= rules.minimum_age if age is not None else rules.unknown_age == "notify")
             and not truthy(person["deceased"])
             and not (contacts(person) & offender_contacts)
             and reachable

@@ -3,6 +3,7 @@ is held out, assignments survive a full refresh, and the docs build."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 
@@ -110,7 +111,7 @@ def test_a_victim_in_the_outbox_or_opted_out_is_no_longer_due(built):
     assert reasons[key] == ["already_notified"] and reasons[other[0]] == ["opted_out"]
 
 
-def test_due_rows_carry_every_field_the_message_needs(built):
+def test_due_rows_carry_every_field_the_message_needs(built, tmp_path):
     rows = _rows(
         built,
         """SELECT report_number, offense_name, officer_name, reported_at, explanation, next_steps,
@@ -132,10 +133,36 @@ def test_due_rows_carry_every_field_the_message_needs(built):
         assert report_number and offense and officer and reported_at and explanation and next_steps
         assert substation.startswith("+1") and investigations.startswith("+1")
         assert language in ("en", "es")
+    # A newer version of one due report says its victim reads Spanish: the message is in Spanish.
+    (report,) = rows[0][:1]
+    _deliver_again_in_spanish(built, report, tmp_path)
+    assert transform(url=built, as_of=AS_OF, quiet=True).success
     spanish = _rows(
-        built, "SELECT explanation FROM restricted.notifications_due WHERE language = 'es' LIMIT 1"
+        built, "SELECT explanation FROM restricted.notifications_due WHERE report_number = %s", report
     )
-    assert spanish and any(ch in spanish[0][0] for ch in "áéíóúñ¿¡")
+    assert spanish and all(any(ch in text for ch in "áéíóúñ¿¡") for (text,) in spanish)
+
+
+def _deliver_again_in_spanish(url: str, report: str, folder) -> None:
+    """The report's rows as they landed, re-exported a minute later with its people in Spanish."""
+    from psycopg.rows import dict_row
+
+    from ingest.contract import TABLES
+    from tests.issue9_support import load, write_export
+
+    tables = {}
+    with psycopg.connect(url) as conn, conn.cursor(row_factory=dict_row) as cursor:
+        for table in ("incidents", "offenses", "persons"):
+            columns = ", ".join(TABLES[table].column_names)
+            tables[table] = cursor.execute(
+                f"SELECT {columns} FROM raw.{table} WHERE btrim(report_number) = %s", (report,)
+            ).fetchall()
+    incident = max(tables["incidents"], key=lambda row: dt.datetime.fromisoformat(row["updated_at"]))
+    newer = dt.datetime.fromisoformat(incident["updated_at"]) + dt.timedelta(minutes=1)
+    tables["incidents"] = [{**incident, "updated_at": newer.isoformat()}]
+    tables["persons"] = [{**person, "language": "es"} for person in tables["persons"]]
+    rows = {name: [{k: v or "" for k, v in row.items()} for row in table] for name, table in tables.items()}
+    load(url, write_export(folder / "spanish", **rows), load_config())
 
 
 def test_dbt_docs_generate_works(built):

@@ -10,6 +10,8 @@ from vnotify.commands import (
     demo_cmd,
     evaluate_cmd,
     ingest_cmd,
+    mapping_cmd,
+    quarantine_cmd,
     retention_cmd,
     run_cmd,
     send_cmd,
@@ -31,6 +33,8 @@ app.add_typer(db_cmd.app, name="db")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(simulate_cmd.app, name="simulate")
 app.add_typer(surveys_cmd.app, name="surveys")
+app.add_typer(mapping_cmd.app, name="mapping")
+app.add_typer(quarantine_cmd.app, name="quarantine")
 app.command("ingest")(ingest_cmd.ingest)
 app.command("transform")(transform_cmd.transform)
 app.command("demo")(demo_cmd.demo)

@@ -134,6 +134,9 @@ class Eligibility(_Strict):
     max_report_age_days: int = Field(default=14, ge=1, le=365)
     extra_excluded_offense_codes: list[str] = Field(default_factory=list)
     contact_given_to_officer_counts_as_consent: bool = True
+    # A victim with neither age nor birth date: `hold` (reason age_unknown) so a juvenile is never
+    # texted because a field was blank, or `notify` to treat them as adults.
+    unknown_age: Literal["hold", "notify"] = "hold"
 
     @field_validator("extra_excluded_offense_codes")
     @classmethod
@@ -248,6 +251,14 @@ class SqlExtract(_Strict):
         return queries
 
 
+class Ingest(_Strict):
+    """How much of an export may be quarantined before the whole batch is held."""
+
+    # A table with more than this share of its rows quarantined (or none staged) fails its batch:
+    # nothing of that delivery is used until it is fixed.
+    max_quarantined_share: float = Field(default=0.5, ge=0, le=1)
+
+
 class Extract(_Strict):
     """Where the `extract` flow finds exports: a drop folder, an RMS query, or both."""
 
@@ -267,6 +278,7 @@ class AgencyConfig(_Strict):
     experiment: Experiment
     survey: Survey = Survey()
     evaluation: Evaluation = Evaluation()
+    ingest: Ingest = Ingest()
     extract: Extract = Extract()
 
     @field_validator("divisions")

@@ -48,7 +48,7 @@ def dbt_environment(url: str) -> dict[str, str]:
 
 
 def dbt_vars(
-    config: AgencyConfig, as_of: str | None = None, since_batch_id: int | None = None
+    config: AgencyConfig, as_of: str | None = None, since_settled_seq: int | None = None
 ) -> dict[str, Any]:
     """The agency configuration as the dbt project's vars (see dbt/dbt_project.yml)."""
     channels = config.channels
@@ -61,6 +61,7 @@ def dbt_vars(
         "max_report_age_days": config.eligibility.max_report_age_days,
         "extra_excluded_offense_codes": list(config.eligibility.extra_excluded_offense_codes),
         "contact_given_to_officer_counts_as_consent": config.eligibility.contact_given_to_officer_counts_as_consent,
+        "unknown_age": config.eligibility.unknown_age,
         "cad_caller_phone": config.notices.cad_caller_phone,
         "caller_phone_counts_as_consent": config.notices.caller_phone_counts_as_consent,
         "reporting_party_notices": config.notices.reporting_parties,
@@ -76,7 +77,7 @@ def dbt_vars(
         "survey_delay_days": config.survey.delay_days,
         "survey_max_report_age_days": config.survey.max_report_age_days,
         "as_of": as_of,
-        "since_batch_id": since_batch_id,
+        "since_settled_seq": since_settled_seq,
         "divisions": [
             {
                 "code": d.code,
@@ -134,9 +135,9 @@ def dbt_args(
     full_refresh: bool = False,
     as_of: str | None = None,
     select: str | None = None,
-    since_batch_id: int | None = None,
+    since_settled_seq: int | None = None,
 ) -> list[str]:
-    args = [command, "--vars", json.dumps(dbt_vars(config, as_of, since_batch_id))]
+    args = [command, "--vars", json.dumps(dbt_vars(config, as_of, since_settled_seq))]
     if full_refresh:
         args.append("--full-refresh")
     if select:
@@ -163,7 +164,8 @@ def transform(
     started = time.perf_counter()
     url = url or database_url()
     config = config or load_config()
-    since, upto, run_id = _start_run(url, full_refresh)
+    run = _start_run(url, full_refresh)
+    since, upto = run.since_batch_id, run.upto_batch_id
     contacts = normalize_new_contacts(url, since_batch_id=since)
     with _environment(dbt_environment(url)):
         if runner is None:
@@ -172,7 +174,13 @@ def transform(
             runner = dbtRunner()
         outcome = runner.invoke(
             [
-                *dbt_args("build", config, full_refresh=full_refresh, as_of=as_of, since_batch_id=since),
+                *dbt_args(
+                    "build",
+                    config,
+                    full_refresh=full_refresh,
+                    as_of=as_of,
+                    since_settled_seq=run.since_settled_seq,
+                ),
                 # Data tests scan whole tables: full and first builds, or when asked.
                 *([] if since is None or all_tests else ["--exclude", "test_type:data"]),
                 "--project-dir",
@@ -193,28 +201,41 @@ def transform(
     if outcome.exception is not None and not failures:
         failures.append(type(outcome.exception).__name__)
     seconds = round(time.perf_counter() - started, 2)
-    _finish_run(url, run_id, success, seconds)
+    _finish_run(url, run.run_id, success, seconds)
     return TransformResult(
         success, seconds, contacts, nodes, failures, since_batch_id=since, upto_batch_id=upto
     )
 
 
-def _start_run(url: str, full_refresh: bool) -> tuple[int | None, int | None, int]:
-    """(since, upto, run id): batches after `since` are new to this run; None rebuilds everything."""
+@dataclass(frozen=True)
+class _Run:
+    run_id: int
+    since_batch_id: int | None  # batches after this one are new (contacts); None rebuilds everything
+    upto_batch_id: int | None
+    since_settled_seq: int | None  # deliveries settled after this are rebuilt (dbt)
+    upto_settled_seq: int | None
+
+
+def _start_run(url: str, full_refresh: bool) -> _Run:
     with psycopg.connect(url) as conn:
         previous = conn.execute(
-            "SELECT upto_batch_id FROM ops.transform_runs WHERE success ORDER BY run_id DESC LIMIT 1"
+            "SELECT upto_batch_id, upto_settled_seq FROM ops.transform_runs WHERE success"
+            " ORDER BY run_id DESC LIMIT 1"
         ).fetchone()
-        upto = conn.execute(
-            "SELECT max(batch_id) FROM ops.ingest_batches WHERE status = 'loaded'"
-        ).fetchone()[0]
+        upto, upto_settled = conn.execute(
+            "SELECT max(batch_id) FILTER (WHERE status = 'loaded'), max(settled_seq) FROM ops.ingest_batches"
+        ).fetchone()
         since = None if full_refresh or previous is None else previous[0]
+        since_settled = None if full_refresh or previous is None else previous[1]
         run_id = conn.execute(
-            "INSERT INTO ops.transform_runs (full_refresh, since_batch_id, upto_batch_id) VALUES (%s, %s, %s)"
-            " RETURNING run_id",
-            (full_refresh, since, upto),
+            """
+            INSERT INTO ops.transform_runs
+              (full_refresh, since_batch_id, upto_batch_id, since_settled_seq, upto_settled_seq)
+            VALUES (%s, %s, %s, %s, %s) RETURNING run_id
+            """,
+            (full_refresh, since, upto, since_settled, upto_settled),
         ).fetchone()[0]
-    return since, upto, run_id
+    return _Run(run_id, since, upto, since_settled, upto_settled)
 
 
 def _finish_run(url: str, run_id: int, success: bool, seconds: float) -> None:

@@ -20,6 +20,7 @@ import csv
 import datetime as dt
 import re
 import string
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from pydantic import (
 )
 
 from ingest.contract import table_spec
+from ingest.dates import DateTally, date_problems
 from ingest.records import CONTRACT_TABLES, ContractTable, FileRejected, Record
 from vnotify.config import AgencyConfig, _dotted, _field_lines, _line_for, load_config
 
@@ -108,11 +110,42 @@ class Split(_Strict):
     _take_list = field_validator("take", mode="before")(_as_list)
 
 
+class DateTimeSpec(_Strict):
+    """A date-time held in two source columns: the cells joined by one space, read with the
+    first of `formats` that fits (each a format for the joined text, with a time)."""
+
+    date: str = Field(min_length=1)
+    time: str = Field(min_length=1)
+    formats: list[str] = Field(min_length=1)
+
+    @field_validator("formats", mode="before")
+    @classmethod
+    def _format_list(cls, value: Any) -> Any:
+        return _as_list(value)
+
+    @field_validator("formats")
+    @classmethod
+    def _usable(cls, formats: list[str]) -> list[str]:
+        return _usable_strptime_formats(formats)
+
+
+def _usable_strptime_formats(formats: list[str]) -> list[str]:
+    for fmt in formats:
+        sample = dt.datetime(2001, 2, 3, 4, 5, 6)
+        try:
+            dt.datetime.strptime(sample.strftime(fmt), fmt)
+        except ValueError:
+            raise ValueError(f"{fmt!r} is not a strptime format such as '%m/%d/%Y %I:%M:%S %p'") from None
+    return formats
+
+
 class ValueSpec(_Strict):
     # Where the value comes from: exactly one of these.
     column: str | None = Field(default=None, min_length=1)
     constant: str | None = None
     template: str | None = None
+    coalesce: list[str] | None = Field(default=None, min_length=1)
+    datetime: DateTimeSpec | None = None
     sequence: bool = False
     linked_offenses: bool = False
     # Steps, applied in this order to a non-empty value.
@@ -122,6 +155,9 @@ class ValueSpec(_Strict):
     default: str | None = None
     division_from_config: bool = False
     date_format: list[str] | None = None
+    # Set after checking a date against the RMS: accepts a date_format the file's own dates
+    # cannot prove (every day and month 12 or less).
+    date_format_checked: bool = False
     upper: bool = False
     lower: bool = False
 
@@ -139,13 +175,12 @@ class ValueSpec(_Strict):
     @field_validator("date_format")
     @classmethod
     def _usable_formats(cls, formats: list[str] | None) -> list[str] | None:
-        for fmt in formats or []:
-            sample = dt.datetime(2001, 2, 3, 4, 5, 6)
-            try:
-                dt.datetime.strptime(sample.strftime(fmt), fmt)
-            except ValueError:
-                raise ValueError(f"{fmt!r} is not a strptime format such as '%m/%d/%Y %I:%M:%S %p'") from None
-        return formats
+        return _usable_strptime_formats(formats) if formats else formats
+
+    @field_validator("coalesce", mode="before")
+    @classmethod
+    def _coalesce_list(cls, value: Any) -> Any:
+        return _as_list(value)
 
     @field_validator("template")
     @classmethod
@@ -173,6 +208,8 @@ class ValueSpec(_Strict):
                 ("column", self.column is not None),
                 ("constant", self.constant is not None),
                 ("template", self.template is not None),
+                ("coalesce", self.coalesce is not None),
+                ("datetime", self.datetime is not None),
                 ("sequence", self.sequence),
                 ("linked_offenses", self.linked_offenses),
             )
@@ -181,8 +218,13 @@ class ValueSpec(_Strict):
         if len(sources) != 1:
             found = ", ".join(sources) or "none"
             raise ValueError(
-                f"give exactly one of column, constant, template, sequence, linked_offenses (found: {found})"
+                "give exactly one of column, constant, template, coalesce, datetime, sequence, "
+                f"linked_offenses (found: {found})"
             )
+        if self.datetime is not None and self.date_format:
+            raise ValueError("datetime has its own formats; remove date_format")
+        if self.date_format_checked and not self.formats:
+            raise ValueError("date_format_checked goes with date_format (or datetime)")
         generated = self.sequence or self.linked_offenses
         steps = (
             self.split,
@@ -207,7 +249,16 @@ class ValueSpec(_Strict):
             return [self.column]
         if self.template is not None:
             return template_columns(self.template)
+        if self.coalesce is not None:
+            return list(self.coalesce)
+        if self.datetime is not None:
+            return [self.datetime.date, self.datetime.time]
         return []
+
+    @property
+    def formats(self) -> list[str]:
+        """The strptime formats the value is read with (date_format, or datetime's)."""
+        return self.datetime.formats if self.datetime else self.date_format or []
 
 
 class TableMapping(_Strict):
@@ -337,15 +388,18 @@ def _column_problems(
             problems.append(
                 ((*loc, "linked_offenses"), "linked_offenses needs offenses.offense_seq: {sequence: true}")
             )
-    if spec.date_format:
+    if spec.datetime is not None and kind != "datetime":
+        problems.append(((*loc, "datetime"), f"{column_name} is not a date-time column"))
+    if spec.formats:
+        where = ("datetime", "formats") if spec.datetime else ("date_format",)
         if kind not in ("datetime", "date"):
-            problems.append(((*loc, "date_format"), f"{column_name} is not a date or date-time column"))
+            problems.append(((*loc, *where), f"{column_name} is not a date or date-time column"))
         elif kind == "datetime":
-            for index, fmt in enumerate(spec.date_format):
+            for index, fmt in enumerate(spec.formats):
                 if not any(directive in fmt for directive in TIME_DIRECTIVES):
                     problems.append(
                         (
-                            (*loc, "date_format", index),
+                            (*loc, *where, index),
                             f"{column_name} is a date-time; the format needs a time (%H or %I), "
                             "a bare date would be read as midnight",
                         )
@@ -558,8 +612,15 @@ class CompiledTable:
 
 
 def compile_value(
-    spec: ValueSpec, kind: str, header: Header, nulls: frozenset[str], config: AgencyConfig | None
+    spec: ValueSpec,
+    kind: str,
+    header: Header,
+    nulls: frozenset[str],
+    config: AgencyConfig | None,
+    with_dates: bool = True,
 ) -> Getter:
+    """The value of one output column; with_dates=False stops before the date step (the text
+    the date formats read, for the date checks)."""
     source: Getter
     if spec.column is not None:
         source = partial(_cell_getter, position=header.position(spec.column), nulls=nulls, trim=spec.trim)
@@ -569,6 +630,12 @@ def compile_value(
             for literal, name, _spec, _conversion in string.Formatter().parse(spec.template)
         )
         source = partial(render_template, pieces=pieces, nulls=nulls)
+    elif spec.coalesce is not None:
+        positions = tuple(header.position(name) for name in spec.coalesce)
+        source = partial(first_cell, positions=positions, nulls=nulls, trim=spec.trim)
+    elif spec.datetime is not None:
+        positions = (header.position(spec.datetime.date), header.position(spec.datetime.time))
+        source = partial(date_and_time, positions=positions, nulls=nulls)
     else:
         constant = spec.constant if spec.constant and spec.constant.strip() else None
         source = partial(_constant, value=constant)
@@ -581,8 +648,8 @@ def compile_value(
     if spec.division_from_config:
         assert config is not None, "division_from_config needs the agency config"
         steps.append(config.division_code)
-    if spec.date_format:
-        steps.append(partial(iso_datetime, formats=tuple(spec.date_format), date_only=kind == "date"))
+    if spec.formats and with_dates:
+        steps.append(partial(iso_datetime, formats=tuple(spec.formats), date_only=kind == "date"))
     if spec.upper:
         steps.append(str.upper)
     if spec.lower:
@@ -592,6 +659,24 @@ def compile_value(
 
 def _cell_getter(row: Row, position: int, nulls: frozenset[str], trim: bool) -> str | None:
     return cell(row, position, nulls, trim)
+
+
+def first_cell(row: Row, positions: tuple[int, ...], nulls: frozenset[str], trim: bool = True) -> str | None:
+    """The first non-empty of the cells (`coalesce`)."""
+    for position in positions:
+        value = cell(row, position, nulls, trim)
+        if value is not None:
+            return value
+    return None
+
+
+def date_and_time(row: Row, positions: tuple[int, int], nulls: frozenset[str]) -> str | None:
+    """`datetime`: the date cell and the time cell joined by a space; the date alone when the
+    time is empty (no date-time format fits it, so the row is quarantined, never midnight)."""
+    date, time = (cell(row, position, nulls) for position in positions)
+    if date is None:
+        return None
+    return f"{date} {time}" if time is not None else date
 
 
 def _constant(_row: Row, value: str | None) -> str | None:
@@ -685,6 +770,7 @@ class MappedCsvSource:
         self._tables: list[ContractTable] = [name for name in CONTRACT_TABLES if name in mapping.tables]
         persons = mapping.tables.get("persons")
         self._links_victims = bool(persons and any(s.linked_offenses for s in persons.columns.values()))
+        self.source_rows: int | None = None  # data rows read, once the records were read
 
     @property
     def name(self) -> str:
@@ -696,6 +782,14 @@ class MappedCsvSource:
         return [self.path, *([self.mapping.path] if self.mapping.path else [])]
 
     def records(self) -> Iterator[Record]:
+        problems = self.date_problems()
+        if problems:
+            raise FileRejected(f"{self.path}: dates that cannot be trusted: " + "; ".join(problems))
+        yield from self.mapped_records()
+
+    def mapped_records(self) -> Iterator[Record]:
+        """The records, without the date checks `records` makes first (`vnotify mapping check`
+        shows both)."""
         config = self._division_config()
         links: dict[tuple, set[int]] = {}
         if self._links_victims:
@@ -706,6 +800,63 @@ class MappedCsvSource:
                 )
         with self._rows() as (header, rows):
             yield from self._emit(header, self._compile(header, config), rows, links)
+
+    def header_names(self) -> tuple[str, ...]:
+        """The file's header, checked against the columns the mapping uses."""
+        with self._rows() as (header, _rows):
+            return header.names
+
+    def date_tallies(self) -> dict[tuple[str, str], DateTally]:
+        """(table, column) -> what the column's values say about its date formats (a pass over
+        the file; nothing when the mapping reads no dates)."""
+        dated = [
+            (table_name, column_name, spec)
+            for table_name, table in self.mapping.tables.items()
+            for column_name, spec in table.columns.items()
+            if spec.formats
+        ]
+        if not dated:
+            return {}
+        config = self._division_config()
+        with self._rows() as (header, rows):
+            getters = {}
+            for table_name, column_name, spec in dated:
+                kinds = {column.name: column.kind for column in table_spec(table_name).columns}
+                getters[(table_name, column_name)] = compile_value(
+                    spec, kinds[column_name], header, self._nulls, config, with_dates=False
+                )
+            tallies = {
+                (table_name, column_name): DateTally(tuple(spec.formats))
+                for table_name, column_name, spec in dated
+            }
+            width = len(header.names)
+            for row_number, row in rows:
+                if len(row) != width:
+                    continue  # quarantined as a ragged row
+                for key, getter in getters.items():
+                    value = getter(row)
+                    if value is not None:
+                        tallies[key].add(value, row_number)
+        return tallies
+
+    def date_problems(self, tallies: dict[tuple[str, str], DateTally] | None = None) -> list[str]:
+        """Why the file's dates cannot be trusted with this mapping (ingest.dates); empty when
+        they can."""
+        tallies = self.date_tallies() if tallies is None else tallies
+        proven: Counter[str] = Counter()
+        for tally in tallies.values():
+            proven.update(tally.decisive)
+        problems = []
+        for (table_name, column_name), tally in tallies.items():
+            spec = self.mapping.tables[table_name].columns[column_name]  # type: ignore[index]
+            problems += date_problems(
+                f"{table_name}.{column_name}",
+                tally,
+                proven,
+                spec.date_format_checked,
+                f"tables.{table_name}.columns.{column_name}",
+            )
+        return problems
 
     @property
     def _nulls(self) -> frozenset[str]:
@@ -747,7 +898,9 @@ class MappedCsvSource:
         first = self._tables[0]
         identities = {name: Identities(table.sequence_column is not None) for name, table in tables.items()}
         unmapped = _unmapped_positions(header, self.mapping) if self.mapping.keep_unmapped else ()
+        self.source_rows = 0
         for row_number, row in rows:
+            self.source_rows = row_number
             if len(row) != width:
                 # One record, in the first table, so the row is quarantined once with its cells.
                 problem = f"row {row_number} has {len(row)} fields; the header has {width}"

@@ -4,14 +4,25 @@ A CDE state/year download is a folder of CSV tables keyed by FBI surrogate ids. 
 reads eleven of them (file names matched in any letter case, headers in upper or lower case):
 NIBRS_incident, NIBRS_OFFENSE, NIBRS_OFFENSE_TYPE, NIBRS_VICTIM, NIBRS_VICTIM_TYPE,
 NIBRS_VICTIM_OFFENSE, NIBRS_OFFENDER, NIBRS_VICTIM_OFFENDER_REL, NIBRS_RELATIONSHIP,
-NIBRS_ARRESTEE and agencies. A missing table, two files for one table, or a missing column
-the mapping needs rejects the whole folder (`FileRejected`).
+NIBRS_ARRESTEE and agencies, and NIBRS_AGE when the folder has it. A missing table, two files
+for one table, or a missing column the mapping needs rejects the whole folder (`FileRejected`).
+
+Two layouts, told apart by NIBRS_OFFENSE's header:
+- the older one (upper-case headers, e.g. the 2018 downloads): offenses carry OFFENSE_TYPE_ID,
+  the key of NIBRS_OFFENSE_TYPE; ages are AGE_ID (1 NN, 2 NB, 3 BB, 4 00, 5 years, 6 99,
+  0 NS) with AGE_NUM empty for the codes;
+- the current one (lower-case headers, e.g. the 2021 downloads): offenses carry OFFENSE_CODE,
+  the key of NIBRS_OFFENSE_TYPE; AGE_NUM may itself hold an age code (NN, NB, BB, 00, NS, 99)
+  and AGE_ID ids differ (103 is 00), so NIBRS_AGE, when present, says which code an id is.
+Age codes: NN, NB and BB are under one year (age 0, a juvenile); 00 (unknown) and NS (not
+specified) are unknown, never 0; 99 is 99 or over (age 99).
 
 Mapping (docs/contracts/rms-export.md)
 - incidents: one per NIBRS_incident row.
   report_number = INCIDENT_ID (NIBRS carries no agency report number; the FBI surrogate key
   stands in for it); agency_ori = agencies.ORI via AGENCY_ID; division = that ORI too (NIBRS
-  has no divisions); reported_at = occurred_at = INCIDENT_DATE + INCIDENT_HOUR as
+  has no divisions: list the ORI among a division's aliases in the agency configuration, or
+  the victims are held as `unknown_division`); reported_at = occurred_at = INCIDENT_DATE + INCIDENT_HOUR as
   `YYYY-MM-DDTHH:00:00` (hour 00 when empty); officer_name, officer_id, beat,
   domestic_violence = None (not in NIBRS); case_status from CLEARED_EXCEPT_ID: 6 (not
   applicable) -> open, any other -> cleared_exceptional, empty -> None; updated_at =
@@ -20,12 +31,13 @@ Mapping (docs/contracts/rms-export.md)
 - offenses: one per NIBRS_OFFENSE row.
   offense_seq = rank of OFFENSE_ID (numeric) among the incident's offenses, 1, 2, ...;
   nibrs_code = NIBRS_OFFENSE_TYPE.OFFENSE_CODE and description = OFFENSE_NAME via
-  OFFENSE_TYPE_ID; attempted = Y for ATTEMPT_COMPLETE_FLAG A, N for C, None otherwise.
+  OFFENSE_TYPE_ID (older layout), or the offense's own OFFENSE_CODE (current layout);
+  attempted = Y for ATTEMPT_COMPLETE_FLAG A, N for C, None otherwise.
   extra: OFFENSE_ID, CRIME_AGAINST.
 - persons, role victim: one per NIBRS_VICTIM row. person_seq = VICTIM_SEQ_NUM;
   victim_type = NIBRS_VICTIM_TYPE.VICTIM_TYPE_NAME mapped to the contract's values
-  (`VICTIM_TYPE_NAMES`); age = AGE_NUM, or 0 for the FBI's under-one-year age codes
-  (AGE_ID 1-3: NN, NB, BB, which leave AGE_NUM empty); offense_seqs = the offense_seq of
+  (`VICTIM_TYPE_NAMES`); age = AGE_NUM in years, 0 for the FBI's under-one-year age codes,
+  none for an unknown age (see the age codes above); offense_seqs = the offense_seq of
   each NIBRS_VICTIM_OFFENSE link, space-separated. No names or contacts (NIBRS has none).
   extra: VICTIM_ID, and `relationships`, a JSON list with one object per
   NIBRS_VICTIM_OFFENDER_REL row of the victim: offender_id, offender_person_seq,
@@ -74,9 +86,11 @@ VICTIM_OFFENDER_REL = "NIBRS_VICTIM_OFFENDER_REL.csv"
 RELATIONSHIP = "NIBRS_RELATIONSHIP.csv"
 ARRESTEE = "NIBRS_ARRESTEE.csv"
 AGENCIES = "agencies.csv"
+AGE = "NIBRS_AGE.csv"  # optional: which age code each AGE_ID is
 
-# Every table the adapter reads, with the columns its mapping cannot do without. Columns that
-# only feed `extra` or refine a value (AGE_ID, ARREST_DATE) are optional.
+# Every table the adapter reads, with the columns its mapping cannot do without (older layout;
+# CURRENT_LAYOUT_COLUMNS says what differs). Columns that only feed `extra` or refine a value
+# (AGE_ID, ARREST_DATE) are optional.
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     INCIDENT: (
         "INCIDENT_ID",
@@ -97,6 +111,13 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     ARRESTEE: ("ARRESTEE_ID", "INCIDENT_ID", "ARRESTEE_SEQ_NUM", "AGE_NUM"),
     AGENCIES: ("AGENCY_ID", "ORI"),
 }
+# The current layout keys offense types by their code.
+CURRENT_LAYOUT_COLUMNS: dict[str, tuple[str, ...]] = {
+    **REQUIRED_COLUMNS,
+    OFFENSE: ("OFFENSE_ID", "INCIDENT_ID", "OFFENSE_CODE", "ATTEMPT_COMPLETE_FLAG"),
+    OFFENSE_TYPE: ("OFFENSE_CODE", "OFFENSE_NAME", "CRIME_AGAINST"),
+}
+AGE_COLUMNS = ("AGE_ID", "AGE_CODE")
 
 # NIBRS_VICTIM_TYPE.VICTIM_TYPE_NAME (lower case) -> contract victim_type.
 VICTIM_TYPE_NAMES: dict[str, str] = {
@@ -112,7 +133,19 @@ VICTIM_TYPE_NAMES: dict[str, str] = {
 }
 
 NOT_CLEARED_EXCEPTIONALLY = "6"  # NIBRS_CLEARED_EXCEPT "N", Not Applicable
-UNDER_ONE_YEAR_AGE_IDS = frozenset({"1", "2", "3"})  # NIBRS_AGE NN, NB, BB: AGE_NUM is empty
+UNDER_ONE_YEAR_CODES = frozenset({"NN", "NB", "BB"})  # under 24 hours, 1-6 days, 7-364 days
+UNKNOWN_AGE_CODES = frozenset({"00", "NS"})  # unknown, not specified: never age 0
+OVER_98_CODE = "99"  # 99 years or over
+# NIBRS_AGE of the older layout, for a folder without that table.
+OLDER_LAYOUT_AGE_CODES: dict[str, str] = {
+    "0": "NS",
+    "1": "NN",
+    "2": "NB",
+    "3": "BB",
+    "4": "00",
+    "5": "AG",
+    "6": "99",
+}
 
 _MONTHS = {
     name: number
@@ -204,10 +237,21 @@ def attempted(flag: str) -> str | None:
     return {"A": "Y", "C": "N"}.get(flag.strip().upper())
 
 
-def age(age_num: str, age_id: str) -> str | None:
-    if not age_num and age_id in UNDER_ONE_YEAR_AGE_IDS:
-        return "0"
-    return age_num or None
+def age(age_num: str, age_id: str, age_codes: Mapping[str, str] = OLDER_LAYOUT_AGE_CODES) -> str | None:
+    """Contract age (whole years) from AGE_NUM and AGE_ID: an age code in either wins (under one
+    year is 0, unknown is None, 99 is 99); otherwise AGE_NUM as it is, which the contract check
+    quarantines when it is not a number."""
+    value = age_num.strip().upper()
+    for code in (value, age_codes.get(age_id.strip(), "")):
+        if code in UNDER_ONE_YEAR_CODES:
+            return "0"
+        if code in UNKNOWN_AGE_CODES:
+            return None
+        if code == OVER_98_CODE:
+            return OVER_98_CODE
+    if _is_number(value):
+        return value.lstrip("0") or "0"
+    return value or None
 
 
 def _iso_date_or_raw(text: str) -> str:
@@ -296,7 +340,8 @@ def _read_rows(path: Path) -> Iterator[_Row]:
 
 
 def _locate_tables(folder: Path) -> dict[str, Path]:
-    """The path of every table, by canonical name; file names match in any letter case."""
+    """The path of every table, by canonical name; file names match in any letter case. The
+    optional NIBRS_AGE is included when the folder has it."""
     if not folder.is_dir():
         raise FileRejected(f"{folder} is not a folder of NIBRS tables")
     candidates: defaultdict[str, list[Path]] = defaultdict(list)
@@ -306,23 +351,49 @@ def _locate_tables(folder: Path) -> dict[str, Path]:
     missing = [name for name in REQUIRED_COLUMNS if not candidates[name.lower()]]
     if missing:
         raise FileRejected(f"{folder}: missing NIBRS table(s) {', '.join(missing)} (names match in any case)")
-    doubled = [name for name in REQUIRED_COLUMNS if len(candidates[name.lower()]) > 1]
+    doubled = [name for name in (*REQUIRED_COLUMNS, AGE) if len(candidates[name.lower()]) > 1]
     if doubled:
         raise FileRejected(
             f"{folder}: more than one file for {', '.join(doubled)} (names differ only in case)"
         )
-    return {name: candidates[name.lower()][0] for name in REQUIRED_COLUMNS}
+    present = [name for name in (*REQUIRED_COLUMNS, AGE) if candidates[name.lower()]]
+    return {name: candidates[name.lower()][0] for name in present}
 
 
-def _check_headers(paths: Mapping[str, Path]) -> None:
+@dataclass(frozen=True)
+class _Layout:
+    name: str  # "older" (OFFENSE_TYPE_ID) or "current" (OFFENSE_CODE)
+    offense_type_key: str  # the NIBRS_OFFENSE column naming its NIBRS_OFFENSE_TYPE row
+    columns: Mapping[str, tuple[str, ...]]
+
+
+OLDER_LAYOUT = _Layout("older", "OFFENSE_TYPE_ID", REQUIRED_COLUMNS)
+CURRENT_LAYOUT = _Layout("current", "OFFENSE_CODE", CURRENT_LAYOUT_COLUMNS)
+
+
+def detect_layout(paths: Mapping[str, Path]) -> _Layout:
+    """The CDE layout of a folder, from NIBRS_OFFENSE's header."""
+    header = set(_read_header(paths[OFFENSE]))
+    if "OFFENSE_TYPE_ID" in header:
+        return OLDER_LAYOUT
+    if "OFFENSE_CODE" in header:
+        return CURRENT_LAYOUT
+    raise FileRejected(
+        f"{paths[OFFENSE].name} has neither OFFENSE_TYPE_ID (the older CDE layout) nor "
+        "OFFENSE_CODE (the current one): not a NIBRS offense table"
+    )
+
+
+def _check_headers(paths: Mapping[str, Path], layout: _Layout) -> None:
     complaints = []
+    expected = {**layout.columns, **({AGE: AGE_COLUMNS} if AGE in paths else {})}
     for name, path in paths.items():
         present = set(_read_header(path))
-        missing = [column for column in REQUIRED_COLUMNS[name] if column not in present]
+        missing = [column for column in expected[name] if column not in present]
         if missing:
             complaints.append(f"{path.name} is missing column(s) {', '.join(missing)}")
     if complaints:
-        raise FileRejected("; ".join(complaints))
+        raise FileRejected(f"{layout.name} CDE layout: " + "; ".join(complaints))
 
 
 # --- lookups and per-incident numbering ---------------------------------------------------
@@ -338,14 +409,15 @@ class _OffenseType:
 @dataclass(frozen=True)
 class _Lookups:
     oris: dict[str, str]  # AGENCY_ID -> ORI
-    offense_types: dict[str, _OffenseType]  # OFFENSE_TYPE_ID -> code, name, crime against
+    offense_types: dict[str, _OffenseType]  # OFFENSE_TYPE_ID (or OFFENSE_CODE) -> code, name, crime against
+    age_codes: dict[str, str]  # AGE_ID -> age code (NIBRS_AGE)
     victim_type_names: dict[str, str]  # VICTIM_TYPE_ID -> VICTIM_TYPE_NAME
     relationships: dict[str, tuple[str, str]]  # RELATIONSHIP_ID -> (code, name)
     victim_offenses: dict[str, list[str]]  # VICTIM_ID -> OFFENSE_IDs
     victim_offenders: dict[str, list[tuple[str, str]]]  # VICTIM_ID -> (OFFENDER_ID, RELATIONSHIP_ID)
 
 
-def _load_lookups(paths: Mapping[str, Path]) -> _Lookups:
+def _load_lookups(paths: Mapping[str, Path], layout: _Layout) -> _Lookups:
     victim_offenses: defaultdict[str, list[str]] = defaultdict(list)
     for row in _read_rows(paths[VICTIM_OFFENSE]):
         victim_offenses[row.get("VICTIM_ID")].append(row.get("OFFENSE_ID"))
@@ -356,11 +428,16 @@ def _load_lookups(paths: Mapping[str, Path]) -> _Lookups:
         # A multi-year agencies file repeats an AGENCY_ID; its ORI does not change.
         oris={row.get("AGENCY_ID"): row.get("ORI") for row in _read_rows(paths[AGENCIES])},
         offense_types={
-            row.get("OFFENSE_TYPE_ID"): _OffenseType(
+            row.get(layout.offense_type_key): _OffenseType(
                 row.get("OFFENSE_CODE"), row.get("OFFENSE_NAME"), row.get("CRIME_AGAINST")
             )
             for row in _read_rows(paths[OFFENSE_TYPE])
         },
+        age_codes=(
+            {row.get("AGE_ID"): row.get("AGE_CODE").upper() for row in _read_rows(paths[AGE])}
+            if AGE in paths
+            else dict(OLDER_LAYOUT_AGE_CODES)
+        ),
         victim_type_names={
             row.get("VICTIM_TYPE_ID"): row.get("VICTIM_TYPE_NAME") for row in _read_rows(paths[VICTIM_TYPE])
         },
@@ -487,13 +564,14 @@ def _incident_record(row: _Row, oris: Mapping[str, str]) -> Record:
     )
 
 
-def _offense_record(row: _Row, lookups: _Lookups, numbering: _Numbering) -> Record:
-    offense_type = lookups.offense_types.get(row.get("OFFENSE_TYPE_ID"))
+def _offense_record(row: _Row, lookups: _Lookups, numbering: _Numbering, layout: _Layout) -> Record:
+    offense_type = lookups.offense_types.get(row.get(layout.offense_type_key))
+    own_code = row.get("OFFENSE_CODE") if layout is CURRENT_LAYOUT else None
     values = {
         "report_number": row.get("INCIDENT_ID"),
         "offense_seq": str(_rank(numbering.offenses, row, OFFENSE)),
         # An unknown OFFENSE_TYPE_ID leaves nibrs_code empty: the contract check quarantines it.
-        "nibrs_code": offense_type.code if offense_type else None,
+        "nibrs_code": own_code or (offense_type.code if offense_type else None),
         "description": offense_type.name if offense_type else None,
         "attempted": attempted(row.get("ATTEMPT_COMPLETE_FLAG")),
     }
@@ -550,7 +628,7 @@ def _victim_record(row: _Row, lookups: _Lookups, numbering: _Numbering) -> Recor
         "person_seq": row.get("VICTIM_SEQ_NUM"),
         "role": "victim",
         "victim_type": victim_type(lookups.victim_type_names.get(row.get("VICTIM_TYPE_ID"))),
-        "age": age(row.get("AGE_NUM"), row.get("AGE_ID")),
+        "age": age(row.get("AGE_NUM"), row.get("AGE_ID"), lookups.age_codes),
         "offense_seqs": offense_seqs,
     }
     return Record(
@@ -564,14 +642,14 @@ def _victim_record(row: _Row, lookups: _Lookups, numbering: _Numbering) -> Recor
     )
 
 
-def _offender_record(row: _Row, numbering: _Numbering) -> Record:
+def _offender_record(row: _Row, numbering: _Numbering, lookups: _Lookups) -> Record:
     incident_id = row.get("INCIDENT_ID")
     person_seq = numbering.victim_base.get(incident_id, 0) + _rank(numbering.offenders, row, OFFENDER)
     values = {
         "report_number": incident_id,
         "person_seq": str(person_seq),
         "role": "offender",
-        "age": age(row.get("AGE_NUM"), row.get("AGE_ID")),
+        "age": age(row.get("AGE_NUM"), row.get("AGE_ID"), lookups.age_codes),
     }
     return Record(
         table="persons",
@@ -582,14 +660,14 @@ def _offender_record(row: _Row, numbering: _Numbering) -> Record:
     )
 
 
-def _arrestee_record(row: _Row, numbering: _Numbering) -> Record:
+def _arrestee_record(row: _Row, numbering: _Numbering, lookups: _Lookups) -> Record:
     incident_id = row.get("INCIDENT_ID")
     person_seq = numbering.arrestee_base.get(incident_id, 0) + _rank(numbering.arrestees, row, ARRESTEE)
     values = {
         "report_number": incident_id,
         "person_seq": str(person_seq),
         "role": "arrestee",
-        "age": age(row.get("AGE_NUM"), row.get("AGE_ID")),
+        "age": age(row.get("AGE_NUM"), row.get("AGE_ID"), lookups.age_codes),
     }
     return Record(
         table="persons",
@@ -612,28 +690,36 @@ class NibrsCdeSource:
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
+        self.source_rows: int | None = None  # rows of the FBI tables read, once records() ran
 
     @property
     def name(self) -> str:
         return str(self.folder)
 
     def content_files(self) -> list[Path]:
-        """The eleven tables the adapter reads, sorted; raises FileRejected when one is missing."""
+        """The tables the adapter reads, sorted; raises FileRejected when one is missing."""
         return sorted(_locate_tables(self.folder).values())
 
     def records(self) -> Iterator[Record]:
         paths = _locate_tables(self.folder)
         # Every header is checked before the first record, so a bad folder yields nothing.
-        _check_headers(paths)
-        lookups = _load_lookups(paths)
+        layout = detect_layout(paths)
+        _check_headers(paths, layout)
+        lookups = _load_lookups(paths, layout)
         numbering = _number(paths)
+        self.source_rows = 0
         for row in _read_rows(paths[INCIDENT]):
+            self.source_rows += 1
             yield _incident_record(row, lookups.oris)
         for row in _read_rows(paths[OFFENSE]):
-            yield _offense_record(row, lookups, numbering)
+            self.source_rows += 1
+            yield _offense_record(row, lookups, numbering, layout)
         for row in _read_rows(paths[VICTIM]):
+            self.source_rows += 1
             yield _victim_record(row, lookups, numbering)
         for row in _read_rows(paths[OFFENDER]):
-            yield _offender_record(row, numbering)
+            self.source_rows += 1
+            yield _offender_record(row, numbering, lookups)
         for row in _read_rows(paths[ARRESTEE]):
-            yield _arrestee_record(row, numbering)
+            self.source_rows += 1
+            yield _arrestee_record(row, numbering, lookups)

@@ -33,9 +33,9 @@ def evaluate(
 
     from analytics.frame import EvaluationInputError
     from analytics.run import run_evaluation
+    from vnotify.commands.ready import migrated_database_url
     from vnotify.config import load_config
     from vnotify.paths import project_home
-    from warehouse.database import database_url
 
     config = load_config()
     out_dir = out or project_home() / "evaluation"
@@ -44,7 +44,7 @@ def evaluate(
             output = run_evaluation(
                 out_dir,
                 config,
-                url=None if from_csv else database_url(),
+                url=None if from_csv else migrated_database_url(),
                 from_csv=from_csv,
                 planned_share_b=planned_share_b,
                 with_pdf=not no_pdf,

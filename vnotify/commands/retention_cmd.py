@@ -15,11 +15,11 @@ def retention(
     last contact (or, if nobody was contacted, the report itself) is older than the agency's
     retention_days, in every table, in one transaction. Hashed victim keys, the marts, the outbox
     rows (without addresses) and opt-outs are kept. Prints rows changed per table."""
+    from vnotify.commands.ready import migrated_database_url
     from vnotify.config import load_config
-    from warehouse.database import database_url
     from warehouse.retention import apply_retention
 
-    result = apply_retention(database_url(), load_config(), dry_run=dry_run)
+    result = apply_retention(migrated_database_url(), load_config(), dry_run=dry_run)
 
     def render() -> None:
         verb = "would change" if result.dry_run else "changed"

@@ -16,12 +16,12 @@ def run(
 ) -> None:
     """Land new exports from the drop folder, check them, rebuild the warehouse, send what is due.
     With --every, again and again: the `notify` deployment's work, for a machine without Prefect."""
+    from vnotify.commands.ready import migrated_database_url
     from vnotify.config import load_config
     from vnotify.pipeline import run_cycle
-    from warehouse.database import database_url
 
     config = load_config()
-    url = database_url()
+    url = migrated_database_url()
     while True:
         started = time.monotonic()
         result = run_cycle(url, config, workers=workers)

@@ -23,13 +23,17 @@ def send(
     from notifications.providers import MissingCredentials
     from notifications.service import dry_run as preview
     from notifications.service import send as run_send
+    from vnotify.commands.ready import migrated_database_url
     from vnotify.config import load_config
-    from warehouse.database import database_url
 
     config = load_config()
-    url = database_url()
+    url = migrated_database_url()
+    summary = None
     if dry_run:
+        from warehouse.eligibility_summary import eligibility_summary
+
         report = preview(url, config, limit=limit)
+        summary = eligibility_summary(url)
     else:
         try:
             with Progress(
@@ -66,5 +70,10 @@ def send(
                 f"[yellow]outside the send window[/]: next opening {report.dispatch['next_opening']}"
             )
         console.print(f"outbox: {report.outbox}")
+        for line in summary.lines() if summary else ():
+            console.print(line, soft_wrap=True)
 
-    emit(report.as_dict(), as_json, render)
+    result = report.as_dict()
+    if summary is not None:
+        result["eligibility"] = summary.as_dict()
+    emit(result, as_json, render)

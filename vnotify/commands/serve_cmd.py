@@ -18,9 +18,9 @@ def serve(
     wrongly signed ones get 403), and VNOTIFY_PUBLIC_BASE_URL when behind a proxy."""
     import uvicorn
 
-    from warehouse.database import database_url
+    from vnotify.commands.ready import migrated_database_url
 
-    database_url()  # start the embedded database (if used) once, before the workers fork
+    migrated_database_url()  # start the embedded database (if used) once, before the workers fork
     console.print(f"serving on http://{host}:{port} with {workers} worker(s)")
     uvicorn.run(
         "web.app:create_app",

@@ -26,11 +26,11 @@ def send(
     Same credentials and guarantees as `vnotify send`; only survey messages are sent here."""
     from notifications.providers import MissingCredentials
     from notifications.service import dry_run_surveys, send_surveys
+    from vnotify.commands.ready import migrated_database_url
     from vnotify.config import load_config
-    from warehouse.database import database_url
 
     config = load_config()
-    url = database_url()
+    url = migrated_database_url()
     if dry_run:
         report = dry_run_surveys(url, config, limit=limit)
     else:

@@ -19,10 +19,17 @@ def transform(
 ) -> None:
     """Run dbt: staging → intermediate → marts and restricted, with the rules' unit tests
     (and every data test on full builds or with --all-tests)."""
+    from ingest.run import check_pending_batches
+    from vnotify.commands.ready import migrated_database_url
+    from warehouse.eligibility_summary import eligibility_summary
     from warehouse.transform import transform as run
 
+    url = migrated_database_url()
+    with console.status("checking batches not yet checked", spinner="dots"):
+        held = check_pending_batches(url=url)
     with console.status("dbt build", spinner="dots"):
-        result = run(full_refresh=full_refresh, as_of=as_of, all_tests=all_tests, quiet=True)
+        result = run(full_refresh=full_refresh, as_of=as_of, all_tests=all_tests, quiet=True, url=url)
+    summary = eligibility_summary(url) if result.success else None
 
     def render() -> None:
         colour = "green" if result.success else "red"
@@ -36,7 +43,16 @@ def transform(
         )
         for failure in result.failures:
             err_console.print(f"[red]failed[/] {failure}")
+        if held:
+            err_console.print(f"[yellow]held[/] batches {held} failed their checks: nothing of them is used")
+        if summary is not None:
+            for line in summary.lines():
+                console.print(line, soft_wrap=True)
 
-    emit(result.as_dict(), as_json, render)
+    emit(
+        {**result.as_dict(), "held_batches": held, "eligibility": summary and summary.as_dict()},
+        as_json,
+        render,
+    )
     if not result.success:
         raise typer.Exit(1)

@@ -7,32 +7,69 @@
         indexes=[{'columns': ['report_number']}],
     )
 }}
--- A person entered twice on one report (same role, name and birth date or age, or same
--- contact) is kept once: the lowest person_seq, its contact details, and for every safety
--- fact the most cautious of what the copies say (deceased if any copy says so, consent
--- refused if any copy refuses, the youngest age, not an individual unless every copy is; no
--- type when no copy gives one).
-with
+-- A person entered twice on one report is kept once, and only on strong evidence: the same role
+-- and the same non-empty name (compared as normalized_name does), or the same phone, or the same
+-- email; copies linked through a chain of such matches are one person. People with no name and
+-- no contact are never merged (three nameless victims aged 25, 25 and 40 stay three). The
+-- person kept is the lowest person_seq with its contact details, and for every safety fact the
+-- most cautious of what the copies say (deceased if any copy says so, consent refused if any
+-- copy refuses, the youngest age, not an individual unless every copy is; no type when no copy
+-- gives one).
+with recursive
 
 persons as (
     select * from {{ ref('stg_rms__persons') }}
     where {{ only_reports_to_refresh('report_number') }}
 ),
 
-identified as (
-    select
-        *,
-        lower(coalesce(first_name, '')) || '|' || lower(coalesce(last_name, '')) as name_key
+keyed as (
+    select persons.report_number, persons.role, persons.person_seq, keys.match_key
     from persons
+    cross join lateral (
+        values
+        ('name:' || {{ normalized_name("coalesce(persons.first_name, '') || ' ' || coalesce(persons.last_name, '')") }}),
+        ('phone:' || persons.phone_e164),
+        ('email:' || persons.email)
+    ) as keys (match_key)
+    where keys.match_key is not null
+),
+
+links as (
+    select distinct a.report_number, a.role, a.person_seq, b.person_seq as other_seq
+    from keyed as a
+    inner join keyed as b
+        on a.report_number = b.report_number
+        and a.role = b.role
+        and a.match_key = b.match_key
+        and a.person_seq <> b.person_seq
+),
+
+-- Everyone reachable through a chain of matches.
+reachable (report_number, role, person_seq, other_seq) as (
+    select report_number, role, person_seq, other_seq from links
+    union
+    select reachable.report_number, reachable.role, reachable.person_seq, links.other_seq
+    from reachable
+    inner join links
+        on reachable.report_number = links.report_number
+        and reachable.role = links.role
+        and reachable.other_seq = links.person_seq
+),
+
+canonical as (
+    select report_number, person_seq, least(person_seq, min(other_seq)) as canonical_seq
+    from reachable
+    group by report_number, person_seq
 ),
 
 ranked as (
     select
-        *,
-        min(person_seq) over (
-            partition by report_number, role, name_key, coalesce(birth_date::text, age::text, phone_e164, email, person_seq::text)
-        ) as canonical_seq
-    from identified
+        persons.*,
+        coalesce(canonical.canonical_seq, persons.person_seq) as canonical_seq
+    from persons
+    left join canonical
+        on persons.report_number = canonical.report_number
+        and persons.person_seq = canonical.person_seq
 ),
 
 merged as (

@@ -7,17 +7,10 @@
 -- value first appeared after the last version that differed.
 with
 
--- Only a report exported again with a newer updated_at can have changed.
-revised as (
-    select report_number from {{ source('ops', 'report_versions') }}
-    where versions > 1
-),
-
+-- Only a report delivered in more than one version can have changed; a held report waits.
 current_reports as (
-    select reports.*
-    from {{ ref('stg_rms__incidents') }} as reports
-    inner join revised on reports.report_number = revised.report_number
-    where not reports.is_deleted
+    select * from {{ ref('stg_rms__incidents') }}
+    where version_count > 1 and not is_deleted and not is_newest_version_held
 ),
 
 incidents as (
@@ -25,11 +18,12 @@ incidents as (
 ),
 
 batches as (
-    select batch_id from {{ source('ops', 'ingest_batches') }}
-    where status = 'loaded' and expectations_passed is distinct from false
+    select batch_id from {{ ref('stg_ops__ingest_batches') }}
+    where is_usable
 ),
 
--- Every version of the reports that are current now (a version re-sent unchanged is harmless).
+-- Every usable version of the reports that are current now (a version re-sent unchanged is
+-- harmless; one older than the current is ignored, whenever it arrived).
 versions as (
     select
         btrim(incidents.report_number) as report_number,

@@ -37,6 +37,10 @@ reports as (
     select * from {{ ref('stg_rms__incidents') }}
 ),
 
+versions as (
+    select * from {{ ref('stg_rms__report_versions') }}
+),
+
 offense_summary as (
     select * from {{ ref('int_reports__offenses_summarized') }}
 ),
@@ -140,7 +144,8 @@ joined as (
         victims.role as person_role,
         {{ victim_key('victims.report_number', 'victims.person_seq') }} as victim_key,
         reports.report_number is null as is_report_missing,
-        coalesce(reports.is_deleted, false) as is_report_deleted,
+        coalesce(versions.is_deleted, false) as is_report_deleted,
+        coalesce(versions.is_newest_version_held, false) as is_newest_version_held,
         reports.reported_at,
         (reports.reported_at at time zone '{{ var("agency_time_zone") }}')::date as reported_date,
         reports.first_seen_at,
@@ -166,6 +171,7 @@ joined as (
         {{ var('email_enabled') }} and victims.email is not null as has_email_channel
     from victims
     left join reports on victims.report_number = reports.report_number
+    left join versions on victims.report_number = versions.report_number
     left join offense_summary on victims.report_number = offense_summary.report_number
     left join division_keys on reports.division_raw = division_keys.division_key
     left join divisions on division_keys.division_code = divisions.division_code
@@ -216,6 +222,14 @@ reasons as (
             else coalesce(victim_type, '') <> 'individual'
         end as reason_not_individual,
         coalesce(age_at_report < {{ var('minimum_age') }}, false) as reason_juvenile,
+        -- A blank age must never let a juvenile be texted (eligibility.unknown_age: hold). An
+        -- organisation has no age: not_individual already stops it.
+        {%- if var('unknown_age') == 'hold' %}
+        age_at_report is null
+        and (victim_type = 'individual' or (notice_kind = 'reporting_party' and victim_type is null))
+        {%- else %}
+        false
+        {%- endif %} as reason_age_unknown,
         is_deceased as reason_deceased,
         has_sensitive_offense as reason_sensitive_offense,
         is_domestic_violence as reason_domestic_violence,
@@ -227,12 +241,15 @@ reasons as (
         (has_sms_channel or has_email_channel)
             and (not has_sms_channel or is_sms_opted_out)
             and (not has_email_channel or is_email_opted_out) as reason_opted_out,
-        go_live_date is null or reported_date is null or reported_date < go_live_date as reason_division_not_live,
+        not is_report_missing and division_code is null as reason_unknown_division,
+        division_code is not null
+        and (go_live_date is null or reported_date is null or reported_date < go_live_date) as reason_division_not_live,
         coalesce(reported_at < {{ as_of() }} - interval '{{ var("max_report_age_days") }} days', false)
             as reason_stale_report,
         is_already_notified as reason_already_notified,
         not has_notifiable_offense as reason_offense_not_notifiable,
         is_report_missing as reason_report_not_received,
+        is_newest_version_held as reason_newer_version_quarantined,
         is_report_deleted as reason_report_deleted,
         notice_kind = 'reporting_party' and not {{ var('reporting_party_notices') }}
             as reason_reporting_party_notices_off
@@ -245,6 +262,7 @@ select
     array_remove(array[
         case when reason_not_individual then 'not_individual' end,
         case when reason_juvenile then 'juvenile' end,
+        case when reason_age_unknown then 'age_unknown' end,
         case when reason_deceased then 'deceased' end,
         case when reason_sensitive_offense then 'sensitive_offense' end,
         case when reason_domestic_violence then 'domestic_violence' end,
@@ -252,11 +270,13 @@ select
         case when reason_no_valid_channel then 'no_valid_channel' end,
         case when reason_no_consent_basis then 'no_consent_basis' end,
         case when reason_opted_out then 'opted_out' end,
+        case when reason_unknown_division then 'unknown_division' end,
         case when reason_division_not_live then 'division_not_live' end,
         case when reason_stale_report then 'stale_report' end,
         case when reason_already_notified then 'already_notified' end,
         case when reason_offense_not_notifiable then 'offense_not_notifiable' end,
         case when reason_report_not_received then 'report_not_received' end,
+        case when reason_newer_version_quarantined then 'newer_version_quarantined' end,
         case when reason_report_deleted then 'report_deleted' end,
         case when reason_reporting_party_notices_off then 'reporting_party_notices_off' end
     ], null) as reasons,

@@ -7,13 +7,14 @@
         indexes=[{'columns': ['report_number'], 'unique': True}],
     )
 }}
--- The current version of each report, typed. A report whose newest version is a NIBRS delete
--- stays, flagged, so its victims still get a recorded decision.
+-- The version of each report the warehouse uses (stg_rms__report_versions), typed. A report whose
+-- newest version is a NIBRS delete stays, flagged, so its victims still get a recorded decision.
 with
 
 versions as (
-    select * from {{ source('ops', 'report_versions') }}
-    where {{ only_reports_to_refresh('report_number') }}
+    select * from {{ ref('stg_rms__report_versions') }}
+    where incident_batch_id is not null
+        and {{ only_reports_to_refresh('report_number') }}
 ),
 
 incidents as (
@@ -24,8 +25,10 @@ incidents as (
 current_rows as (
     select
         versions.report_number,
-        versions.batch_id,
-        versions.deleted as is_deleted,
+        versions.incident_batch_id as batch_id,
+        versions.is_deleted,
+        versions.is_newest_version_held,
+        versions.version_count,
         versions.first_seen_at,
         incidents.agency_ori,
         incidents.reported_at,
@@ -40,15 +43,16 @@ current_rows as (
         versions.updated_at
     from versions
     inner join incidents
-        on versions.report_number = btrim(incidents.report_number)
-        and versions.batch_id = incidents.batch_id
-        and versions.row_number = incidents.row_number
+        on versions.incident_batch_id = incidents.batch_id
+        and versions.incident_row_number = incidents.row_number
 )
 
 select
     report_number,
     batch_id,
     is_deleted,
+    is_newest_version_held,
+    version_count,
     first_seen_at,
     nullif(btrim(agency_ori), '') as agency_ori,
     {{ agency_timestamp('reported_at') }} as reported_at,

@@ -7,8 +7,8 @@
         indexes=[{'columns': ['report_number']}],
     )
 }}
--- People on each report from the newest batch that delivered people for it, typed, with the
--- normalized phone and email joined in. Restricted: names and contacts are PII.
+-- People on each report from the version the warehouse uses (stg_rms__report_versions), typed,
+-- with the normalized phone and email joined in. Restricted: names and contacts are PII.
 with
 
 persons as (
@@ -17,15 +17,12 @@ persons as (
 ),
 
 batches as (
-    select batch_id from {{ source('ops', 'ingest_batches') }}
-    where status = 'loaded' and expectations_passed is distinct from false
+    select * from {{ ref('stg_ops__ingest_batches') }}
 ),
 
-latest_batch as (
-    select btrim(persons.report_number) as report_number, max(persons.batch_id) as batch_id
-    from persons
-    inner join batches on persons.batch_id = batches.batch_id
-    group by 1
+versions as (
+    select * from {{ ref('stg_rms__report_versions') }}
+    where {{ only_reports_to_refresh('report_number') }}
 ),
 
 phones as (
@@ -37,7 +34,7 @@ emails as (
 )
 
 select
-    latest_batch.report_number,
+    versions.report_number,
     btrim(persons.person_seq)::int as person_seq,
     lower(btrim(persons.role)) as role,
     lower(nullif(btrim(persons.victim_type), '')) as victim_type,
@@ -63,8 +60,9 @@ select
     {{ agency_timestamp('nullif(btrim(persons.consent_at), \'\')') }} as consent_at,
     nullif(btrim(persons.offense_seqs), '') as offense_seqs
 from persons
-inner join latest_batch
-    on btrim(persons.report_number) = latest_batch.report_number
-    and persons.batch_id = latest_batch.batch_id
+inner join batches on persons.batch_id = batches.batch_id
+inner join versions
+    on btrim(persons.report_number) = versions.report_number
+    and batches.delivery_id = versions.persons_delivery_id
 left join phones on persons.phone = phones.raw_phone and phones.is_valid
 left join emails on persons.email = emails.raw_email and emails.is_valid
