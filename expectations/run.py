@@ -243,6 +243,7 @@ def _release_connections(context: FileDataContext) -> None:
     reconnects in milliseconds."""
     for datasource in context.data_sources.all().values():
         datasource.get_engine().dispose()
+        datasource.get_execution_engine().engine.dispose()
 
 
 def _build_docs(context: FileDataContext, result_ids: list[Any]) -> Path:

@@ -1,10 +1,11 @@
-"""Flow `transform`: normalize new contacts, then `dbt build` with each dbt node as its own
-Prefect task (prefect-dbt's PrefectDbtRunner)."""
+"""Flow `transform`: check any batch not yet checked, normalize new contacts, then `dbt build` with
+each dbt node as its own Prefect task (prefect-dbt's PrefectDbtRunner)."""
 
 from __future__ import annotations
 
 from prefect import flow, get_run_logger
 
+from ingest.run import check_pending_batches
 from warehouse.transform import DBT_DIR
 from warehouse.transform import transform as run_transform
 
@@ -13,6 +14,9 @@ from warehouse.transform import transform as run_transform
 def transform(full_refresh: bool = False, as_of: str | None = None) -> dict:
     from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
 
+    held = check_pending_batches()
+    if held:
+        get_run_logger().warning("batches %s failed their checks: nothing of them is used", held)
     runner = PrefectDbtRunner(
         settings=PrefectDbtSettings(project_dir=DBT_DIR, profiles_dir=DBT_DIR),
         raise_on_failure=False,

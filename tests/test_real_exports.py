@@ -109,6 +109,25 @@ def test_a_newer_version_with_a_quarantined_incident_holds_its_victims(clean_db_
     assert [(r["report_number"], r["person_seq"]) for r in _due(clean_db_url)] == [("R200", 1)]
 
 
+def test_a_cad_call_comes_from_the_newest_version_of_its_report(clean_db_url, tmp_path):
+    from tests.issue9_support import call
+
+    def version(name: str, updated_at: str, caller_phone: str) -> Path:
+        return write_export(
+            tmp_path / name,
+            incidents=[incident("R700", reported_at="2025-10-08T09:00:00", updated_at=updated_at)],
+            offenses=[offense("R700")],
+            persons=[person("R700", 1, "Ana", "Reyes")],
+            cad_calls=[call("C700", "R700", "REYES, ANA", caller_phone)],
+        )
+
+    load(clean_db_url, version("v2", "2025-10-09T08:00:00", "520-555-0160"), CONFIG)
+    load(clean_db_url, version("v1", "2025-10-08T10:00:00", "520-555-0161"), CONFIG)
+    build(clean_db_url, CONFIG, as_of=AS_OF)
+    (call_row,) = query(clean_db_url, "SELECT caller_phone_e164 FROM staging.stg_rms__cad_calls")
+    assert call_row["caller_phone_e164"] == "+15205550160"
+
+
 # --- 2. victims without names ----------------------------------------------------------------
 
 

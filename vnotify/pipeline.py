@@ -25,7 +25,7 @@ class CycleResult:
 def run_cycle(url: str, config: AgencyConfig, workers: int = 2, as_of: str | None = None) -> CycleResult:
     """Extract → validate → transform → send. Nothing new: no dbt run, a quick send pass.
     `as_of` decides the warehouse as of another moment (tests, replays); default now."""
-    from ingest.run import drain_drop_folder
+    from ingest.run import check_pending_batches, drain_drop_folder
     from notifications.service import send
     from warehouse.transform import transform
 
@@ -40,6 +40,7 @@ def run_cycle(url: str, config: AgencyConfig, workers: int = 2, as_of: str | Non
     # Each batch was checked as it landed; the warehouse uses nothing of a failed one.
     result.expectations_failed = sum(b.expectations_passed is False for b in batches)
     if loaded and not result.expectations_failed:
+        check_pending_batches(url=url, config=config)
         built = transform(url=url, config=config, quiet=True, as_of=as_of)
         if not built.success:
             raise RuntimeError(f"dbt build failed: {', '.join(built.failures)}")

@@ -14,7 +14,7 @@
 -- person kept is the lowest person_seq with its contact details, and for every safety fact the
 -- most cautious of what the copies say (deceased if any copy says so, consent refused if any
 -- copy refuses, the youngest age, not an individual unless every copy is; no type when no copy
--- gives one).
+-- gives one). Offenders and other roles are kept as exported (the safety checks read them all).
 with recursive
 
 persons as (
@@ -31,7 +31,8 @@ keyed as (
         ('phone:' || persons.phone_e164),
         ('email:' || persons.email)
     ) as keys (match_key)
-    where keys.match_key is not null
+    -- Only the people who may be messaged are merged; everyone else stays as exported.
+    where keys.match_key is not null and persons.role in ('victim', 'reporting_party')
 ),
 
 links as (
