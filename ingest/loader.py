@@ -26,6 +26,7 @@ import psycopg
 from psycopg import sql
 
 from ingest.contract import table_spec
+from ingest.csv_guard import copied_rows_match_lines
 from ingest.records import CONTRACT_TABLES, FileRejected, Record, Source
 from ingest.validation import quarantine_duplicates_sql, quarantine_invalid_sql, trimmed
 
@@ -210,18 +211,28 @@ def _copy_file_directly(conn: psycopg.Connection, source: Source, counts: dict[s
     statement = sql.SQL("COPY raw.{} ({}) FROM STDIN WITH (FORMAT csv, HEADER true, ENCODING 'UTF8')").format(
         sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
+    newlines, last = 0, b"\n"
     try:
         with conn.transaction(), conn.cursor() as cursor:
             with cursor.copy(statement) as copy, path.open("rb") as handle:
                 while chunk := handle.read(HASH_CHUNK):
+                    newlines += chunk.count(b"\n")
+                    last = chunk[-1:]
                     copy.write(chunk)
+            if not copied_rows_match_lines(newlines, cursor.rowcount, last == b"\n"):
+                raise _ReadRowByRow  # a value spans lines, or COPY read a stray quote its own way
             counts[table].read = cursor.rowcount
-    except (psycopg.errors.BadCopyFileFormat, psycopg.errors.CharacterNotInRepertoire):
+    except (psycopg.errors.BadCopyFileFormat, psycopg.errors.CharacterNotInRepertoire, _ReadRowByRow):
         # A ragged row, a stray quote or a NUL byte: read it row by row so only the bad rows
-        # are quarantined (and a file that is not UTF-8 is rejected with its line number).
+        # are quarantined (and a file that is not UTF-8, or one a quote swallows, is rejected
+        # with its line number).
         conn.execute(f"SELECT setval('raw.{table}_row_number', 1, false)")
         return False
     return True
+
+
+class _ReadRowByRow(Exception):
+    """COPY's rows do not match the file's lines: roll its rows back and read the file again."""
 
 
 def _copy_records(

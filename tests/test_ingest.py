@@ -275,3 +275,31 @@ def test_a_rejected_file_in_a_folder_does_not_stop_the_others(clean_db_url, smal
         "persons.csv": "loaded",
         "cad_calls.csv": "loaded",
     }
+
+
+def test_one_unbalanced_quote_rejects_the_file_instead_of_hiding_the_rest(clean_db_url, tmp_path):
+    header = "report_number,reported_at,division,officer_name,updated_at\n"
+    rows = [f"R-{n},2025-03-04T10:00:00,WEST,Officer {n},2025-03-04T11:00:00\n" for n in range(1000)]
+    rows[2] = 'R-2,2025-03-04T10:00:00,WEST,"Smith, J.,2025-03-04T11:00:00\n'  # the quote never closes
+    path = _write(tmp_path / "incidents.csv", header + "".join(rows))
+    result = load_source(ContractCsvSource(path), clean_db_url, ZONE)
+    assert result.status == "rejected"
+    assert "line 4" in result.reason and "check the quotes" in result.reason
+    assert "Smith" not in result.reason
+    assert _rows(clean_db_url, "SELECT count(*) FROM raw.incidents") == [(0,)]
+    # Nothing of it counts as loaded: the corrected file (and the same one, once fixed) is read.
+    rows[2] = 'R-2,2025-03-04T10:00:00,WEST,"Smith, J.",2025-03-04T11:00:00\n'
+    fixed = load_source(
+        ContractCsvSource(_write(tmp_path / "incidents.csv", header + "".join(rows))), clean_db_url, ZONE
+    )
+    assert fixed.status == "loaded" and fixed.tables["incidents"].staged == 1000
+
+
+def test_a_real_multi_line_value_still_loads(clean_db_url, tmp_path):
+    text = (
+        "report_number,person_seq,role,victim_type,first_name,last_name\n"
+        'R-1,1,victim,individual,Ana,"Ruiz\nde la Cruz"\n'
+        "R-1,2,witness,,Bo,Lee\n"
+    )
+    result = load_source(ContractCsvSource(_write(tmp_path / "persons.csv", text)), clean_db_url, ZONE)
+    assert result.status == "loaded" and result.tables["persons"].staged == 2

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ingest.contract import TABLES, check_header, table_spec
+from ingest.csv_guard import guarded_rows
 from ingest.records import ContractTable, FileRejected, Record
 
 OTHER_DELIMITERS = (";", "\t", "|")
@@ -61,19 +62,14 @@ class ContractCsvSource:
         header = self.header()
         known = set(table_spec(self.table).column_names)
         with self.path.open("rb") as handle:
-            reader = csv.reader(_decoded_lines(handle, self.path.name))
-            next(reader)
+            rows = guarded_rows(_decoded_lines(handle, self.path.name), self.path.name)
+            next(rows)
             row_number = 0
-            try:
-                for row in reader:
-                    if not row:
-                        continue  # a blank line is not a row
-                    row_number += 1
-                    yield _record(self.table, row_number, header, row, known)
-            except csv.Error as error:
-                raise FileRejected(
-                    f"{self.path.name}: unreadable CSV near line {reader.line_num}: {error}"
-                ) from None
+            for row in rows:
+                if not row:
+                    continue  # a blank line is not a row
+                row_number += 1
+                yield _record(self.table, row_number, header, row, known)
 
 
 def _decoded_lines(handle, name: str) -> Iterator[str]:

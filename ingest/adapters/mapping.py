@@ -16,7 +16,6 @@ pass collects person key -> offense sequence numbers, the second emits the recor
 from __future__ import annotations
 
 import codecs
-import csv
 import datetime as dt
 import re
 import string
@@ -40,6 +39,7 @@ from pydantic import (
 )
 
 from ingest.contract import table_spec
+from ingest.csv_guard import guarded_rows
 from ingest.dates import DateTally, date_problems
 from ingest.records import CONTRACT_TABLES, ContractTable, FileRejected, Record
 from vnotify.config import AgencyConfig, _dotted, _field_lines, _line_for, load_config
@@ -976,17 +976,14 @@ def _collect_links(
 
 
 def _parsed_rows(handle: Any, options: CsvOptions, path: Path) -> Iterator[Row]:
-    """CSV rows, with undecodable bytes and broken quoting turned into FileRejected."""
-    reader = csv.reader(handle, delimiter=options.delimiter, quotechar=options.quotechar)
+    """CSV rows, with undecodable bytes, broken quoting and a quote that swallows rows turned
+    into FileRejected (csv.Error messages describe the syntax, never a cell's text)."""
     try:
-        yield from reader
+        yield from guarded_rows(handle, str(path), delimiter=options.delimiter, quotechar=options.quotechar)
     except UnicodeDecodeError:
         raise FileRejected(
             f"{path}: not readable as {options.encoding}; set csv.encoding in the mapping (e.g. cp1252)"
         ) from None
-    except csv.Error as error:
-        # csv.Error messages describe the syntax ("line contains NUL"), never a cell's text.
-        raise FileRejected(f"{path}: not a readable CSV near line {reader.line_num}: {error}") from None
 
 
 def _read_header(rows: Iterator[Row], options: CsvOptions, path: Path) -> Header:

@@ -73,6 +73,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.contract import table_spec
+from ingest.csv_guard import guarded_rows
 from ingest.records import ContractTable, FileRejected, Record
 
 INCIDENT = "NIBRS_incident.csv"
@@ -319,14 +320,14 @@ def _read_header(path: Path) -> list[str]:
 
 def _read_rows(path: Path) -> Iterator[_Row]:
     """The data rows of one FBI table, streamed; blank lines are not rows."""
-    line = 0
+    line = 1  # the header's
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
+            reader = guarded_rows(handle, path.name)
             columns = _normalise_header(next(reader, []))
             number = 0
             for fields in reader:
-                line = reader.line_num
+                line += 1
                 if not fields:
                     continue
                 number += 1
@@ -335,7 +336,7 @@ def _read_rows(path: Path) -> Iterator[_Row]:
                     problem = f"{path.name}: row has {len(fields)} fields, the header has {len(columns)}"
                 cells = dict(zip(columns, (field.strip() for field in fields), strict=False))
                 yield _Row(number, cells, problem)
-    except (UnicodeDecodeError, csv.Error):
+    except UnicodeDecodeError:
         raise FileRejected(f"{path.name}: not readable as UTF-8 CSV after line {line}") from None
 
 
