@@ -7,6 +7,8 @@ commit together. Events are stored once (`dedupe_key`); a status never moves bac
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -96,36 +98,87 @@ def _notification_id(event: dict) -> int | None:
         return None
 
 
-def record_sendgrid_events(conn: psycopg.Connection, events: list[dict]) -> dict[str, int]:
-    """A batch of SendGrid event-webhook events; returns how many were new and how many repeats."""
-    stored = duplicates = 0
-    for event in events:
-        name = str(event.get("event", "unknown"))
-        occurred = dt.datetime.fromtimestamp(int(event.get("timestamp", 0)), UTC)
-        provider_id = str(event.get("sg_message_id", "")).split(".")[0] or None
-        dedupe = (
-            f"sendgrid:{event['sg_event_id']}"
-            if event.get("sg_event_id")
-            else f"sendgrid:{provider_id}:{name}:{event.get('timestamp')}"
+def record_sendgrid_events(conn: psycopg.Connection, events: list) -> dict[str, int]:
+    """A batch of SendGrid event-webhook events, each judged on its own: a malformed one is
+    recorded as `rejected` with its reason (never its content: it may quote an address) and the
+    others are stored; returns how many were new, repeats and rejected."""
+    counts = {"stored": 0, "duplicates": 0, "rejected": 0}
+    for index, event in enumerate(events):
+        reason = sendgrid_event_problem(event)
+        if reason is None:
+            try:
+                with conn.transaction():  # a savepoint: one event's failure keeps the others
+                    counts["stored" if _record_sendgrid_event(conn, event) else "duplicates"] += 1
+                continue
+            except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as error:
+                reason = f"not storable ({type(error).__name__})"
+        fingerprint = hashlib.sha256(json.dumps(event, sort_keys=True, default=str).encode()).hexdigest()
+        insert_event(
+            conn,
+            "sendgrid",
+            "rejected",
+            None,
+            None,
+            f"sendgrid:rejected:{fingerprint}",
+            dt.datetime.now(UTC),
+            {"reason": reason, "index": index},
         )
-        outbox_id = _notification_id(event)
-        exists = (
-            outbox_id is not None
-            and conn.execute(
-                "SELECT 1 FROM ops.outbox WHERE outbox_id = %s AND channel = 'email'", (outbox_id,)
-            ).fetchone()
-        )
-        outbox_id = outbox_id if exists else None
-        # The address and the bounce text (which quotes it) stay out of the event row.
-        detail = {"attempt": event.get("attempt"), "type": event.get("type")}
-        if not insert_event(conn, "sendgrid", name, outbox_id, provider_id, dedupe, occurred, detail):
-            duplicates += 1
-            continue
-        stored += 1
-        if outbox_id is not None and name in SENDGRID_ACCEPTED and provider_id:
-            outbox.mark_sent(conn, outbox_id, provider_id)
-        if outbox_id is not None and name in SENDGRID_STATUS_RANK:
-            _advance_delivery(conn, outbox_id, name, SENDGRID_STATUS_RANK, occurred)
-        if name in SENDGRID_SUPPRESS and event.get("email"):
-            outbox.record_opt_out(conn, "email", str(event["email"]).strip().lower(), f"sendgrid_{name}")
-    return {"stored": stored, "duplicates": duplicates}
+        counts["rejected"] += 1
+    return counts
+
+
+# The fields an event may carry, and what each must be when present.
+_TEXT_FIELDS = ("event", "sg_event_id", "sg_message_id", "email", "type")
+_MAX_TIMESTAMP = 4_102_444_800  # 2100-01-01
+
+
+def sendgrid_event_problem(event: object) -> str | None:
+    """Why this event cannot be stored, or None. Names fields, never values."""
+    if not isinstance(event, dict):
+        return "not a JSON object"
+    name = event.get("event")
+    if not isinstance(name, str) or not name or len(name) > 64 or not name.isprintable():
+        return "event is not an event name"
+    for field in _TEXT_FIELDS:
+        value = event.get(field)
+        if value is not None and (not isinstance(value, str) or "\x00" in value or len(value) > 1000):
+            return f"{field} is not text"
+    timestamp = event.get("timestamp")
+    if isinstance(timestamp, bool) or not isinstance(timestamp, int | str):
+        return "timestamp is not a unix time"
+    if isinstance(timestamp, str) and not timestamp.isdigit():
+        return "timestamp is not a unix time"
+    if not 0 <= int(timestamp) <= _MAX_TIMESTAMP:
+        return "timestamp is not a unix time"
+    return None
+
+
+def _record_sendgrid_event(conn: psycopg.Connection, event: dict) -> bool:
+    """One checked event; False when it was seen before."""
+    name = event["event"]
+    occurred = dt.datetime.fromtimestamp(int(event["timestamp"]), UTC)
+    provider_id = str(event.get("sg_message_id") or "").split(".")[0] or None
+    dedupe = (
+        f"sendgrid:{event['sg_event_id']}"
+        if event.get("sg_event_id")
+        else f"sendgrid:{provider_id}:{name}:{event.get('timestamp')}"
+    )
+    outbox_id = _notification_id(event)
+    exists = (
+        outbox_id is not None
+        and conn.execute(
+            "SELECT 1 FROM ops.outbox WHERE outbox_id = %s AND channel = 'email'", (outbox_id,)
+        ).fetchone()
+    )
+    outbox_id = outbox_id if exists else None
+    # The address and the bounce text (which quotes it) stay out of the event row.
+    detail = {"attempt": event.get("attempt"), "type": event.get("type")}
+    if not insert_event(conn, "sendgrid", name, outbox_id, provider_id, dedupe, occurred, detail):
+        return False
+    if outbox_id is not None and name in SENDGRID_ACCEPTED and provider_id:
+        outbox.mark_sent(conn, outbox_id, provider_id)
+    if outbox_id is not None and name in SENDGRID_STATUS_RANK:
+        _advance_delivery(conn, outbox_id, name, SENDGRID_STATUS_RANK, occurred)
+    if name in SENDGRID_SUPPRESS and event.get("email"):
+        outbox.record_opt_out(conn, "email", str(event["email"]).strip().lower(), f"sendgrid_{name}")
+    return True

@@ -15,6 +15,7 @@ from notifications import outbox, surveys
 from notifications.dispatcher import Channels, Dispatcher, DispatchSettings
 from notifications.message import SURVEY_KINDS, Notification
 from notifications.providers import (
+    MissingCredentials,
     SendGridEmail,
     TwilioSms,
     sendgrid_settings_from_env,
@@ -55,8 +56,13 @@ def status_callback_url(config: AgencyConfig) -> str:
 
 
 def channels_from_env(config: AgencyConfig) -> Channels:
-    """Provider clients for the channels the agency enabled, credentials from the environment."""
+    """Provider clients for the channels the agency enabled, credentials from the environment.
+    Raises UnsafeSettings for plain-http provider hosts, or the published test credentials sent
+    anywhere but to an emulator on this machine."""
     sms_config, email_config = config.channels.sms, config.channels.email
+    _refuse_unsafe_providers(
+        sms_config is not None and sms_config.enabled, email_config is not None and email_config.enabled
+    )
     channels = Channels()
     if sms_config and sms_config.enabled:
         twilio = twilio_settings_from_env(
@@ -69,6 +75,25 @@ def channels_from_env(config: AgencyConfig) -> Channels:
         )
         channels.email = lambda: SendGridEmail(sendgrid)
     return channels
+
+
+class UnsafeSettings(MissingCredentials):
+    """Provider settings that must not be used (vnotify.unsafe_settings)."""
+
+
+def _refuse_unsafe_providers(sms: bool, email: bool) -> None:
+    from vnotify.unsafe_settings import provider_refusals
+
+    hosts, secrets = {}, {}
+    if sms:
+        hosts["TWILIO_API_BASE_URL"] = os.environ.get("TWILIO_API_BASE_URL") or "https://api.twilio.com"
+        secrets["TWILIO_AUTH_TOKEN"] = os.environ.get("TWILIO_AUTH_TOKEN")
+    if email:
+        hosts["SENDGRID_API_HOST"] = os.environ.get("SENDGRID_API_HOST") or "https://api.sendgrid.com"
+        secrets["SENDGRID_API_KEY"] = os.environ.get("SENDGRID_API_KEY")
+    problems = provider_refusals(hosts, secrets)
+    if problems:
+        raise UnsafeSettings("; ".join(problems))
 
 
 def rate_limits(config: AgencyConfig) -> dict[str, float]:

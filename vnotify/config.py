@@ -61,6 +61,15 @@ class Agency(_Strict):
             raise ValueError(f"unknown IANA time zone {value!r}") from None
         return value
 
+    @field_validator("portal_base_url")
+    @classmethod
+    def _https_portal(cls, value: HttpUrl) -> HttpUrl:
+        from vnotify.unsafe_settings import https_problem
+
+        if problem := https_problem("portal_base_url", str(value)):
+            raise ValueError(problem)
+        return value
+
     @field_validator("languages")
     @classmethod
     def _bcp47(cls, value: list[str]) -> list[str]:

@@ -13,11 +13,14 @@ import os
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import psycopg
 from fastapi import FastAPI
-from psycopg_pool import ConnectionPool
+from psycopg_pool import PoolTimeout
 
 from vnotify.config import AgencyConfig, load_config
 from warehouse.database import database_url
+from web.database import DatabaseUnavailable, new_pool, unavailable
+from web.limits import BodyLimit
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,8 @@ class WebSettings:
     sendgrid_public_key: str = ""
     public_base_url: str = ""
     pool_size: int = 8
+    # How long a request waits for a connection (a database restarting) before answering 503.
+    pool_timeout: float = 10.0
 
     @classmethod
     def from_env(cls, url: str | None = None) -> WebSettings:
@@ -43,10 +48,7 @@ def create_app(settings: WebSettings | None = None, config: AgencyConfig | None 
 
     settings = settings or WebSettings.from_env()
     config = config or load_config()
-    # Every connection opened up front: a webhook burst must not wait on connection set-up.
-    pool = ConnectionPool(
-        settings.database_url, min_size=settings.pool_size, max_size=settings.pool_size, open=False
-    )
+    pool = new_pool(settings.database_url, settings.pool_size, settings.pool_timeout)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -62,4 +64,7 @@ def create_app(settings: WebSettings | None = None, config: AgencyConfig | None 
     app.state.config = config
     app.include_router(webhooks.router)
     app.include_router(pages.router)
+    for error in (DatabaseUnavailable, psycopg.OperationalError, PoolTimeout):
+        app.add_exception_handler(error, unavailable)
+    app.add_middleware(BodyLimit)
     return app

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from notifications.events import record_sendgrid_events, record_twilio_status
 from notifications.inbound import handle_reply
+from web.database import in_transaction
 from web.signatures import load_sendgrid_public_key, sendgrid_signature_valid, twilio_signature_valid
 
 router = APIRouter()
@@ -29,8 +30,14 @@ def _signed_url(request: Request) -> str:
     return f"{base}{request.url.path}{query}"
 
 
+def without_nul(text: str) -> str:
+    """PostgreSQL text cannot hold U+0000: shown as U+FFFD, like the loader does."""
+    return text.replace("\x00", "\ufffd")
+
+
 async def _signed_twilio_params(request: Request) -> dict[str, str] | None:
-    """The form parameters of a Twilio webhook, or None when its signature does not check out."""
+    """The form parameters of a Twilio webhook, or None when its signature does not check out
+    (the body is at most web.limits.MAX_BODY_BYTES: BodyLimit stopped anything larger)."""
     body = await request.body()
     params = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
     token = request.app.state.settings.twilio_auth_token
@@ -54,11 +61,12 @@ async def twilio_status(request: Request) -> Response:
     if not sid or not status:
         return Response(status_code=400)
 
-    def store() -> None:
-        with request.app.state.pool.connection() as conn, conn.transaction():
-            record_twilio_status(conn, sid, status, params.get("ErrorCode"), dt.datetime.now(dt.UTC))
+    def store(conn) -> None:
+        record_twilio_status(
+            conn, without_nul(sid), without_nul(status), params.get("ErrorCode"), dt.datetime.now(dt.UTC)
+        )
 
-    await run_in_threadpool(store)
+    await run_in_threadpool(in_transaction, request.app.state.pool, store)
     return Response(status_code=204)
 
 
@@ -74,19 +82,19 @@ async def sendgrid_events(request: Request) -> Response:
     ):
         log.warning("sendgrid event webhook refused: bad or stale signature")
         return Response(status_code=403)
+    # Signed, so it is SendGrid's: a body that is not a JSON list is refused whole (SendGrid would
+    # retry it as it is for a day); each event of a list is then judged on its own.
     try:
         events = json.loads(body)
     except ValueError:
         return Response(status_code=400)
-    if not isinstance(events, list) or not all(isinstance(event, dict) for event in events):
+    if not isinstance(events, list):
         return Response(status_code=400)
 
-    def store() -> dict[str, int]:
-        with request.app.state.pool.connection() as conn, conn.transaction():
-            return record_sendgrid_events(conn, events)
-
-    counts = await run_in_threadpool(store)
-    log.info("sendgrid events: %(stored)d stored, %(duplicates)d duplicates", counts)
+    counts = await run_in_threadpool(
+        in_transaction, request.app.state.pool, lambda conn: record_sendgrid_events(conn, events)
+    )
+    log.info("sendgrid events: %(stored)d stored, %(duplicates)d duplicates, %(rejected)d rejected", counts)
     return Response(status_code=204)
 
 
@@ -109,10 +117,16 @@ async def twilio_inbound(request: Request) -> Response:
         return Response(status_code=400)
     config = request.app.state.config
 
-    def store():
-        with request.app.state.pool.connection() as conn, conn.transaction():
-            return handle_reply(conn, config, sid, sender, params.get("Body", ""), dt.datetime.now(dt.UTC))
+    def store(conn):
+        return handle_reply(
+            conn,
+            config,
+            without_nul(sid),
+            without_nul(sender),
+            without_nul(params.get("Body", "")),
+            dt.datetime.now(dt.UTC),
+        )
 
-    outcome = await run_in_threadpool(store)
+    outcome = await run_in_threadpool(in_transaction, request.app.state.pool, store)
     log.info("inbound reply %s: %s%s", sid, outcome.kind, " (urgent)" if outcome.urgent else "")
     return _twiml(outcome.answer)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from vnotify.output import console
+from vnotify.output import console, err_console
 
 
 def serve(
@@ -15,12 +15,24 @@ def serve(
     """Serve /m/{token}, /s/{token}, /u/{token} and /webhooks/* until Ctrl-C.
 
     Needs TWILIO_AUTH_TOKEN and SENDGRID_WEBHOOK_PUBLIC_KEY to accept webhooks (unsigned or
-    wrongly signed ones get 403), and VNOTIFY_PUBLIC_BASE_URL when behind a proxy."""
+    wrongly signed ones get 403), and VNOTIFY_PUBLIC_BASE_URL (https) unless it listens on
+    loopback only. Refuses to start with the emulators' published test credentials, or a plain
+    http public address."""
     import uvicorn
 
     from vnotify.commands.ready import migrated_database_url
+    from vnotify.unsafe_settings import serve_refusals
+    from web.app import WebSettings
 
-    migrated_database_url()  # start the embedded database (if used) once, before the workers fork
+    url = migrated_database_url()  # start the embedded database (if used) once, before the workers fork
+    settings = WebSettings.from_env(url)
+    problems = serve_refusals(
+        host, settings.public_base_url, settings.twilio_auth_token, settings.sendgrid_public_key
+    )
+    if problems:
+        for problem in problems:
+            err_console.print(f"[red]will not serve[/]: {problem}", soft_wrap=True)
+        raise typer.Exit(2)
     console.print(f"serving on http://{host}:{port} with {workers} worker(s)")
     uvicorn.run(
         "web.app:create_app",
