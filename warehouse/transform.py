@@ -226,7 +226,8 @@ def _start_run(url: str, full_refresh: bool) -> _Run:
             "SELECT max(batch_id) FILTER (WHERE status = 'loaded'), max(settled_seq) FROM ops.ingest_batches"
         ).fetchone()
         since = None if full_refresh or previous is None else previous[0]
-        since_settled = None if full_refresh or previous is None else previous[1]
+        # A run before deliveries existed recorded no settled_seq: everything counts as changed.
+        since_settled = None if full_refresh or previous is None else previous[1] or 0
         run_id = conn.execute(
             """
             INSERT INTO ops.transform_runs

@@ -1,4 +1,4 @@
--- depends_on: {{ ref('stg_rms__incidents') }}
+-- depends_on: {{ ref('stg_rms__incidents') }}, {{ ref('stg_ops__reports_to_refresh') }}
 {{
     config(
         materialized='incremental',
