@@ -136,14 +136,16 @@ _EN: dict[str, str] = {
         "If you need information about a report, call {agency}."
     ),
     "invalid.phone": "Phone: {phone}",
-    "unsubscribe.title": "Stop receiving emails",
+    "unsubscribe.title": "Stop receiving messages",
     "unsubscribe.body": (
-        "Press the button below to stop receiving emails from {agency} about police reports at "
-        "the address this message was sent to."
+        "Press the button below to stop receiving messages from {agency} about police reports: "
+        "emails at the address this message was sent to, and texts to your phone."
     ),
+    "unsubscribe.emails_only": "Stop emails only, keep texts",
     "unsubscribe.button": "Unsubscribe",
     "unsubscribe.done_title": "You are unsubscribed",
-    "unsubscribe.done_body": "{agency} will not send more emails to this address.",
+    "unsubscribe.done_body": "{agency} will not send you more emails or texts.",
+    "unsubscribe.done_body_email": "{agency} will not send more emails to this address.",
     "unsubscribe.questions": "If you need information about your report, call {phone}.",
     "survey.title": "How did we do?",
     "survey.intro": (
@@ -185,7 +187,13 @@ _EN: dict[str, str] = {
     ),
     "survey.change": "Change my answers",
     # Answers to text replies (sent back through Twilio). GSM-7 only, one segment where possible.
-    "reply_opted_out": "{agency}: You will get no more texts from us. Reply START to receive them again.",
+    "reply_opted_out": (
+        "{agency}: You will get no more texts or e-mails from us. Reply START to receive texts again."
+    ),
+    "reply_confirm_stop": (
+        "{agency}: Do you want no more messages from us? Reply STOP to confirm. "
+        "We have paused them until you answer."
+    ),
     "reply_opted_in": "{agency}: You will receive texts from us again. Reply STOP to cancel.",
     "reply_help": (
         "{agency}: Questions about your report: investigations {investigations}, "
@@ -324,14 +332,16 @@ _ES: dict[str, str] = {
         "limitado. Si necesita información sobre un reporte, llame a {agency}."
     ),
     "invalid.phone": "Teléfono: {phone}",
-    "unsubscribe.title": "Dejar de recibir correos",
+    "unsubscribe.title": "Dejar de recibir mensajes",
     "unsubscribe.body": (
-        "Pulse el botón de abajo para dejar de recibir correos de {agency} sobre reportes policiales "
-        "en la dirección a la que se envió este mensaje."
+        "Pulse el botón de abajo para dejar de recibir mensajes de {agency} sobre reportes policiales: "
+        "correos en la dirección a la que se envió este mensaje, y textos a su teléfono."
     ),
+    "unsubscribe.emails_only": "Dejar solo los correos, seguir recibiendo textos",
     "unsubscribe.button": "Cancelar la suscripción",
     "unsubscribe.done_title": "Su suscripción está cancelada",
-    "unsubscribe.done_body": "{agency} no enviará más correos a esta dirección.",
+    "unsubscribe.done_body": "{agency} no le enviará más correos ni textos.",
+    "unsubscribe.done_body_email": "{agency} no enviará más correos a esta dirección.",
     "unsubscribe.questions": "Si necesita información sobre su reporte, llame al {phone}.",
     "survey.title": "¿Cómo lo hicimos?",
     "survey.intro": (
@@ -375,7 +385,13 @@ _ES: dict[str, str] = {
         "Sus respuestas quedaron registradas. Puede usar el mismo enlace para cambiarlas mientras siga vigente."
     ),
     "survey.change": "Cambiar mis respuestas",
-    "reply_opted_out": "{agency}: Ya no recibira mensajes de texto nuestros. Responda START para recibirlos de nuevo.",
+    "reply_opted_out": (
+        "{agency}: Ya no recibira mensajes de texto ni correos nuestros. Responda START para volver a recibir textos."
+    ),
+    "reply_confirm_stop": (
+        "{agency}: Quiere dejar de recibir nuestros mensajes? Responda STOP o ALTO para confirmar. "
+        "Los pausamos hasta su respuesta."
+    ),
     "reply_opted_in": "{agency}: Volvera a recibir nuestros mensajes. Responda STOP o ALTO para cancelar.",
     "reply_help": (
         "{agency}: Preguntas sobre su reporte: investigaciones {investigations}, "

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from notifications import outbox, surveys
+from notifications import opt_outs, outbox, surveys
 from notifications.events import insert_event
 from notifications.message import (
     SURVEY_KINDS,
@@ -427,7 +427,7 @@ class Dispatcher:
             if result.outcome == "permanent":
                 outbox.mark_failed(conn, row.outbox_id, result.reason or "rejected", result.code)
                 if result.reason == "unsubscribed":
-                    outbox.record_opt_out(conn, row.channel, row.address, f"provider_{result.code}")
+                    opt_outs.opt_out_everywhere(conn, row.channel, row.address, f"provider_{result.code}")
             elif result.outcome == "retry":
                 self._retry_or_give_up(conn, row.outbox_id, row.attempts, result)
             else:

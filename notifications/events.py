@@ -13,7 +13,7 @@ import json
 import psycopg
 from psycopg.types.json import Jsonb
 
-from notifications import outbox
+from notifications import opt_outs, outbox
 
 UTC = dt.UTC
 
@@ -35,6 +35,8 @@ SENDGRID_STATUS_RANK = {"processed": 1, "deferred": 2, "delivered": 3, "bounce":
 SENDGRID_ACCEPTED = {"processed", "deferred", "delivered", "bounce", "dropped", "open", "click"}
 # Events after which the address must never be emailed again.
 SENDGRID_SUPPRESS = {"bounce", "dropped", "spamreport", "unsubscribe", "group_unsubscribe"}
+# Of those, the person's own request to stop hearing from us.
+SENDGRID_ASKED_TO_STOP = {"spamreport", "unsubscribe", "group_unsubscribe"}
 
 
 def insert_event(
@@ -180,5 +182,13 @@ def _record_sendgrid_event(conn: psycopg.Connection, event: dict) -> bool:
     if outbox_id is not None and name in SENDGRID_STATUS_RANK:
         _advance_delivery(conn, outbox_id, name, SENDGRID_STATUS_RANK, occurred)
     if name in SENDGRID_SUPPRESS and event.get("email"):
-        outbox.record_opt_out(conn, "email", str(event["email"]).strip().lower(), f"sendgrid_{name}")
+        # An unsubscribe or a spam report is the person asking to stop: every channel. A bounce
+        # or a drop only says this address cannot take mail.
+        opt_outs.opt_out_everywhere(
+            conn,
+            "email",
+            str(event["email"]).strip().lower(),
+            f"sendgrid_{name}",
+            this_channel_only=name not in SENDGRID_ASKED_TO_STOP,
+        )
     return True

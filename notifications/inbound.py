@@ -1,4 +1,5 @@
-"""What a victim's text reply does: opt out, opt back in, get help, or wait for staff review.
+"""What a victim's text reply does: opt out (every channel), hold and ask when it might be an
+opt-out, opt back in, get help, or wait for staff review.
 
 `handle_reply` runs inside the webhook's transaction: the stored message, the opt-out (or
 opt-in) and the answer we send back commit together. A provider retrying the same webhook
@@ -12,9 +13,8 @@ from dataclasses import dataclass
 
 import psycopg
 
-from notifications import catalog
+from notifications import catalog, opt_outs
 from notifications.message import display_phone, message_language
-from notifications.outbox import record_opt_out
 from notifications.replies import ReplyKind, classify_reply
 from vnotify.config import AgencyConfig
 
@@ -62,6 +62,7 @@ def handle_reply(
           (provider_sid, from_address, body, kind, urgent, language, outbox_id, received_at)
         VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
         ON CONFLICT (provider_sid) DO NOTHING
+        RETURNING inbound_id
         """,
         (
             provider_sid,
@@ -73,17 +74,23 @@ def handle_reply(
             outbox_id,
             received_at,
         ),
-    ).rowcount
-    if not stored:
+    ).fetchone()
+    if stored is None:
         return ReplyOutcome(verdict.kind.value, verdict.urgent, True, None)
+    (inbound_id,) = stored
     strings = catalog.strings(language)
     investigations, substation = _phones(config, division_code)
     agency = config.agency.short_name
     if verdict.kind is ReplyKind.OPT_OUT:
-        record_opt_out(conn, "sms", from_address, "sms_reply")
+        # Every channel: a STOP by text also stops e-mail (and confirms any hold).
+        opt_outs.opt_out_everywhere(conn, "sms", from_address, "sms_reply")
         answer = strings["reply_opted_out"].format(agency=agency)
+    elif verdict.kind is ReplyKind.POSSIBLE_OPT_OUT:
+        # Might be a revocation: hold everything, ask once, and leave it to the person or staff.
+        opt_outs.hold(conn, "sms", from_address, inbound_id)
+        answer = strings["reply_confirm_stop"].format(agency=agency)
     elif verdict.kind is ReplyKind.OPT_IN:
-        conn.execute("DELETE FROM ops.opt_outs WHERE channel = 'sms' AND address = %s", (from_address,))
+        opt_outs.opt_back_in(conn, "sms", from_address)
         answer = strings["reply_opted_in"].format(agency=agency)
     elif verdict.kind is ReplyKind.HELP:
         answer = strings["reply_help"].format(

@@ -12,6 +12,7 @@ from vnotify.commands import (
     ingest_cmd,
     mapping_cmd,
     quarantine_cmd,
+    replies_cmd,
     retention_cmd,
     run_cmd,
     send_cmd,
@@ -35,6 +36,7 @@ app.add_typer(simulate_cmd.app, name="simulate")
 app.add_typer(surveys_cmd.app, name="surveys")
 app.add_typer(mapping_cmd.app, name="mapping")
 app.add_typer(quarantine_cmd.app, name="quarantine")
+app.add_typer(replies_cmd.app, name="replies")
 app.command("ingest")(ingest_cmd.ingest)
 app.command("transform")(transform_cmd.transform)
 app.command("demo")(demo_cmd.demo)

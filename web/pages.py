@@ -25,7 +25,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from psycopg.rows import dict_row
 from starlette.concurrency import run_in_threadpool
 
-from notifications import catalog, outbox
+from notifications import catalog, opt_outs, outbox
 from notifications.events import insert_event
 from notifications.message import (
     NOTICE_KINDS,
@@ -320,9 +320,12 @@ def _opted_out(conn, address: str) -> bool:
 
 
 @router.get("/u/{token}", include_in_schema=False)
-def unsubscribe_page(request: Request, token: str, lang: str | None = None) -> Response:
-    """A one-button confirmation (link scanners follow GETs: a GET never unsubscribes), or
-    the confirmation that this address is already unsubscribed."""
+def unsubscribe_page(
+    request: Request, token: str, lang: str | None = None, scope: str | None = None
+) -> Response:
+    """A one-button confirmation (link scanners follow GETs: a GET never unsubscribes), with the
+    choice to stop e-mails only, or the confirmation that this address is unsubscribed (and, unless
+    e-mails only were chosen, every other way we reach the person)."""
     config: AgencyConfig = request.app.state.config
     with request.app.state.pool.connection() as conn:
         row = _email_row(conn, token)
@@ -337,6 +340,7 @@ def unsubscribe_page(request: Request, token: str, lang: str | None = None) -> R
         language,
         language_links(config, language, {}),
         done=done,
+        emails_only=scope == "email",
         action="?" + urlencode({"lang": language}),
     )
     return _html(body)
@@ -355,6 +359,7 @@ async def unsubscribe(request: Request, token: str, lang: str | None = None) -> 
     try:
         body = await _body(request)
         one_click = _is_one_click(body, request.headers.get("content-type", ""))
+        emails_only = not one_click and _form(body).get("scope") == ["email"]
     except BadForm:
         return _bad_request()
     if not one_click and is_cross_site(request):
@@ -366,7 +371,10 @@ async def unsubscribe(request: Request, token: str, lang: str | None = None) -> 
             if row is None:
                 return None
             if row["address"] is not None:  # None: removed by retention, nothing left to stop
-                outbox.record_opt_out(conn, "email", row["address"], "email_unsubscribe")
+                # Every channel, unless the person chose e-mails only on the page.
+                opt_outs.opt_out_everywhere(
+                    conn, "email", row["address"], "email_unsubscribe", this_channel_only=emails_only
+                )
             insert_event(
                 conn,
                 "page",
@@ -385,7 +393,8 @@ async def unsubscribe(request: Request, token: str, lang: str | None = None) -> 
     if one_click:
         return PlainTextResponse("Unsubscribed.", headers=dict(SECURITY_HEADERS))
     language = page_language(request.app.state.config, lang, row["language"])
-    return _redirect(request.url.path + "?" + urlencode({"lang": language}))
+    scope = {"scope": "email"} if emails_only else {}
+    return _redirect(request.url.path + "?" + urlencode({"lang": language, **scope}))
 
 
 # -- the survey -------------------------------------------------------------------------------

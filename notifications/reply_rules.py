@@ -1,0 +1,876 @@
+"""The rules the reply classifier (notifications.replies) reads replies with: regexes over the
+words of a reply (lower case, no accents, no punctuation), named so that `matched` can say which
+fired without quoting the message.
+
+- OPT_OUT_RULES: a request to stop contacting the sender, however it is worded (FCC 2024: consent
+  may be revoked "by any reasonable means").
+- KEEP_RULES: the sender wants the messages to go on ("I want to keep getting these").
+- NEAR_MISS_RULES: a stop-like word about something else ("the bus stop", "he won't stop calling
+  me", "cancel my card", "el carro era alto").
+- REVOCATION_CUES: words that might mean stop; with nothing else to go on, the reply is held and
+  the sender asked to confirm.
+- URGENT_RULES: danger or new information, for staff to see first.
+
+Grown on tests/data/replies-corpus/tuning.csv; tests/data/replies-corpus/heldback.csv is not
+read while writing them (benchmarks/replies prints both).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+
+def word_set(*lines: str) -> frozenset[str]:
+    """Space-separated words, so long word lists stay readable."""
+    return frozenset(" ".join(lines).split())
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """Named regexes compiled into one alternation; a match tells which rule fired and its language."""
+
+    pattern: re.Pattern[str]
+    names: Mapping[str, tuple[str, str | None]]
+
+    @classmethod
+    def of(cls, prefix: str, rules: Iterable[tuple[str, str | None, str]]) -> Rules:
+        names: dict[str, tuple[str, str | None]] = {}
+        parts: list[str] = []
+        for index, (name, language, regex) in enumerate(rules):
+            names[f"r{index}"] = (f"{prefix}:{name}", language)
+            parts.append(f"(?P<r{index}>{regex})")
+        # Every rule starts at a word boundary; saying so up front skips the other positions fast.
+        return cls(re.compile(r"\b(?:" + "|".join(parts) + ")"), names)
+
+    def first(self, text: str) -> tuple[str, str | None] | None:
+        """The first rule (leftmost match) that fires anywhere in `text`."""
+        match = self.pattern.search(text)
+        return self.names[match.lastgroup] if match and match.lastgroup else None
+
+
+_CONTACT_VERBS = (
+    r"(?:texting|txting|texing|textin|textng|txtn|txtin|texteing|messaging|msging|msgn|messageing|messagin|"
+    r"contacting|emailing|calling|bothering|notifying|writing|sending|reaching out to|reaching out|blowing up|"
+    r"hittin|hitting|hitting up|buggin|bugging)"
+)
+_MESSAGES = (
+    r"(?:messages|message|msgs|msg|mssgs|texts|text|txts|txt|notifications|notification|updates|alerts|"
+    r"emails|sms|communications|communication|contact|reminders|stuff|things)"
+)
+_LISTS = r"(?:list|lists|system|database|texts|messages|contacts|notifications|alerts|registry)"
+_ES_MESSAGES = (
+    r"(?:mensajes|mensaje|msjs|msj|mjs|mensages|textos|texto|notificaciones|correos|llamadas|avisos|sms|"
+    r"alertas|cosas|nada|informacion|info|recordatorios|texts|messages)"
+)
+_ES_LISTS = r"(?:lista|listas|base|sistema|registro|mensajes|notificaciones|contactos)"
+_ES_YOU_SEND = (
+    r"(?:envien|envie|envies|manden|mande|mandes|escriban|escriba|escribas|contacten|contacte|contactes|"
+    r"llamen|llame|llames|molesten|moleste|molestes|texteen|textee|textees|mensajeen|busquen|avisen|avise|"
+    r"notifiquen|notifique|embien|enbien|ebien|escrivan|usen|envieis|mandeis|escribais|contacteis|llameis|"
+    r"molesteis|texteeis|avaseis)"
+)
+
+# Plain-language opt-outs, looked for in each clause. A match preceded (within three words of its
+# clause) by someone else or a negation is about that someone: see ABOUT_SOMEONE_ELSE.
+OPT_OUT_RULES: Final = Rules.of(
+    "optout",
+    [
+        (
+            "stop_contact",
+            "en",
+            rf"\b(?:stop|stp|stahp|quit|cease|discontinue) (?:\w+ ){{0,2}}{_CONTACT_VERBS}(?= (?:me|us|this|my|here|"
+            r"now|please|pls|plz|again|and|or|anything|stuff|things|about)\b|$)",
+        ),
+        ("stop_contact", "en", r"\b(?:stop|stp|quit|cease) (?:sending|send) (?:me|us)\b"),
+        (
+            "stop_messages",
+            "en",
+            r"\b(?:stop|quit|end|cancel) (?:receiving |getting |sending )?(?:these|those|them|all this|all of "
+            r"this|all these)(?=$| (?:please|pls|plz|now|thanks|thank you|already|asap)\b)",
+        ),
+        (
+            "stop_messages",
+            "en",
+            r"\b(?:stop|quit|end|cancel|discontinue|cease|halt|terminate) (?:receiving |getting |sending )?(?:me |us )?"
+            r"(?:the |these |this |those |all |your |ur |any |text |sms |of |further |future |my )*"
+            rf"{_MESSAGES}\b",
+        ),
+        (
+            "stop_messages",
+            "en",
+            rf"\b(?:these|the|your|ur|this|all these) {_MESSAGES} (?:need to|needs to|have to|has to|must|"
+            r"should|gotta|got to) (?:stop|end)\b",
+        ),
+        (
+            "said_stop",
+            "en",
+            r"\b(?:say|said|told you|tell you|typed|texted|wrote|replied|reply) (?:to )?stop\b(?! (?:by|in)\b)",
+        ),
+        ("remove_me", "en", r"\b(?:remove|remov|delete|erase|drop|unenroll|unregister|exclude) (?:me|us)\b"),
+        (
+            "remove_me",
+            "en",
+            r"\b(?:remove|delete|erase|take|drop|lose|forget|scratch) (?:my|this|the|our) (?:phone number|number|phone|cell|"
+            r"cell phone|name|info|information|email|contact info|contact|line|#)\b(?! (?:from|off|on) (?:the |my |this )?(?:report|file|case)\b)",
+        ),
+        (
+            "take_me_off",
+            "en",
+            r"\btake (?:me|us|my (?:number|phone number|phone|name|email)|this (?:number|phone)) off\b",
+        ),
+        (
+            "take_me_off",
+            "en",
+            r"\b(?:off|out of) (?:your|ur|the|this) (?:list|system|contacts|database|texts)\b",
+        ),
+        (
+            "no_more_messages",
+            "en",
+            rf"\bno (?:more|further) {_MESSAGES}\b|\bno more (?:texting|contact|of this)\b",
+        ),
+        (
+            "do_not_contact",
+            "en",
+            r"\b(?:dont|do not|don t|never|stop trying to|please dont|pls dont) (?:ever )?(?:text|txt|message|msg|contact|call|email|notify|"
+            r"bother|write|reach out to|reach|send) (?:me|us|this number|this phone|this cell|here|anymore|again|any more)\b",
+        ),
+        (
+            "do_not_want",
+            "en",
+            r"\b(?:dont|do not|no longer|didnt|did not|never) (?:want|wish|need|like|ask for|asked for|request|requested) (?:to (?:get|receive|be getting) )?(?:any |"
+            r"these |this |those |your |the |more |any more |anymore |text |further |"
+            rf"sms )*{_MESSAGES}\b(?! from (?:him|her|them|he|she|my)\b)",
+        ),
+        (
+            "do_not_want",
+            "en",
+            r"\b(?:dont|do not|no longer) (?:want|wish) to (?:be (?:contacted|texted|messaged|notified|"
+            r"bothered|on)|hear (?:about|from)|get (?:these|texts|messages|this))\b",
+        ),
+        (
+            "prefer_not",
+            "en",
+            rf"\b(?:prefer|rather) not (?:to )?(?:get|receive|be) (?:\w+ ){{0,2}}(?:{_MESSAGES}|texted|contacted)\b",
+        ),
+        ("leave_me_alone", "en", r"\b(?:leave|let) (?:me|us) alone\b|\bgo away\b|\bget lost\b|\bbuzz off\b"),
+        (
+            "knock_it_off",
+            "en",
+            r"\b(?:knock|cut) it out\b|\bknock it off\b|\bcount (?:me|us) out\b|\b(?:quit|stop) "
+            r"(?:bugging|pestering|harassing|hounding|spamming|bothering) (?:me|us)\b|\brefrain from (?:\w+ )?"
+            r"(?:texting|contacting|messaging|sending|calling|emailing)\b",
+        ),
+        (
+            "remove_me",
+            "en",
+            r"\b(?:be|get|getting) (?:me |us )?(?:removed|taken off|deleted|unsubscribed|off)\b|\bget (?:me|us) off\b",
+        ),
+        (
+            "done",
+            "en",
+            rf"\bdone (?:getting|receiving|with) (?:these|this|the|your|all)\b|\b(?:im|i am) good on (?:the )?"
+            rf"{_MESSAGES}\b|\b(?:dont|do not) need (?:em|them|these|those|updates|texts|messages|more)\b",
+        ),
+        (
+            "threat_to_report",
+            "en",
+            r"\bone more (?:text|message|msg)\b|\b(?:dont|do not|stop) (?:use|using) (?:it|this|my|this number|my number)\b|"
+            r"\b(?:want|like|need|wish) (?:them|these|it|this|the texts|the messages) to (?:end|stop)\b",
+        ),
+        (
+            "unsubscribe",
+            "en",
+            r"\b(?:unsubscribe|unsubscribed|unsub|unsubcribe|unsubscibe|unsuscribe|unsubscrib|unsubscribe me|opt out|optout|"
+            r"opt me out|opting out|opted out)\b",
+        ),
+        (
+            "unsubscribe",
+            "en",
+            r"\bcancel (?:my |the |these |this )?(?:subscription|messages|texts|notifications|alerts|"
+            r"updates)\b",
+        ),
+        (
+            "wrong_number",
+            "en",
+            r"\bwrong (?:number|num|no|phone|person|guy|lady|girl|cell|#)\b(?! (?:on|in|for|of) (?:the|my|this) "
+            r"(?:report|file|case|form)\b)|^(?:wrong|this is wrong)$",
+        ),
+        (
+            "wrong_number",
+            "en",
+            r"\b(?:not|isnt|is not|aint) (?:my|the right) (?:number|phone|case|report|cell)\b",
+        ),
+        (
+            "wrong_number",
+            "en",
+            r"\b(?:you|u) (?:have|got|texted|reached|messaged|sent this to) the wrong (?:number|person|phone|#|people|guy|"
+            r"lady|one)\b|\bwho is this\b(?=.*\b(?:stop|wrong|dont)\b)",
+        ),
+        (
+            "revoke_consent",
+            "en",
+            r"\b(?:revoke|revoking|withdraw|withdrawing|rescind|cancel) (?:my |any |all )?(?:consent|permission|authorization)\b",
+        ),
+        (
+            "never_signed_up",
+            "en",
+            r"\b(?:never|didnt|did not|dont remember) (?:signed|sign|signing) up\b|\bnever (?:asked|agreed|consented|opted in)\b",
+        ),
+        (
+            "not_interested",
+            "en",
+            r"\bnot interested\b(?! in (?!(?:this|these|the|your|any|getting|receiving) "
+            r"(?:texts|messages|msgs|updates|notifications|alerts)\b))",
+        ),
+        (
+            "block_number",
+            "en",
+            r"\b(?:block|blocking|blocked|report|reporting) (?:this|your|ur|the) (?:number|#|phone)\b|\bblocking (?:you|u)\b",
+        ),
+        ("enough", "en", rf"\benough (?:with |of )?(?:the |these |your |all )?{_MESSAGES}\b"),
+        (
+            "enough",
+            "en",
+            r"\b(?:i|im|i am|we are) (?:so )?(?:done|finished|through) with (?:this|these|your|the) (?:texts|messages|msgs|stuff|thing)?\b",
+        ),
+        (
+            "no_me_envien",
+            "es",
+            rf"\b(?:no|ni) (?:me |m |nos |mi |a mi |a este numero |aqui |le |lo |la |ya no me )?(?:vuelvan a |vuelva a |sigan |siga |sigas |"
+            rf"vuelvas a )?{_ES_YOU_SEND}\b(?! (?:a (?:el|ella|mi (?:hijo|hija|esposo|esposa)))\b)",
+        ),
+        (
+            "no_me_envien",
+            "es",
+            r"\bno (?:me |nos )?(?:vuelvan|vuelva|vuelvas|volver|volverme) a (?:escribir|mandar|enviar|contactar|llamar|textear|molestar|"
+            r"avisar|usar)(?:me|nos|le)?\b",
+        ),
+        (
+            "no_me_envien",
+            "es",
+            r"\bno (?:me )?(?:sigan|siga) (?:escribiendo|mandando|enviando|molestando|contactando|llamando)\b",
+        ),
+        (
+            "dejen_de",
+            "es",
+            r"(?<!\bno )\b(?:dejen|deje|deja|dejad|dejar|paren|pare|para|parad|parar) (?:de|d) (?:enviar|mandar|escribir|contactar|llamar|"
+            r"molestar|textear|mensajear)(?:me|nos|le)?\b",
+        ),
+        (
+            "darme_de_baja",
+            "es",
+            r"\b(?:dar|darme|darse|darnos|dame|denme|deme|den|me doy|me di) de baja\b(?! (?:la|mi|el|una|un|su) )",
+        ),
+        (
+            "darme_de_baja",
+            "es",
+            r"\b(?:desuscribir|desuscribirme|desuscribanme|desuscribame|desinscribirme|desinscribanme|anularme|anular mi suscripcion)\b",
+        ),
+        (
+            "borrenme",
+            "es",
+            r"\b(?:borren|borre|borra|borrad|borreis|quiten|quite|quita|quitad|kiten|eliminen|elimine|elimina|saquen|saque|saca|"
+            r"sacad|retiren|retire|quitenme|sacame|quitame)(?:me|"
+            rf"nos)?\b(?: de| del)? (?:la |su |sus |esta |este |las |los |el )?(?:{_ES_LISTS}|lista)\b",
+        ),
+        (
+            "borrenme",
+            "es",
+            r"\b(?:borrar|quitar|eliminar|borren|borreis|quiten|kiten|eliminen|saquen|borre|quite|elimine|saque|delete|remove|"
+            r"erase) (?:mi|mis|este|el) "
+            r"(?:numero|telefono|nombre|datos|correo|celular|cel|contacto)\b(?! (?:de|del) (?:la |el )?(?:reporte|informe|denuncia|caso)\b)",
+        ),
+        (
+            "no_quiero_mensajes",
+            "es",
+            r"\bno (?:quiero|kiero|keiro|deseo|necesito|me interesa) (?:seguir )?(?:recibir |recibiendo )?(?:mas |ningun |ninguno |ninguna |ningunos |estos |"
+            rf"sus |los |otro |otros |nada |mas de |mas )*{_ES_MESSAGES}\b",
+        ),
+        (
+            "no_quiero_mensajes",
+            "es",
+            rf"\bno (?:quiero|deseo|kiero) que me (?:sigan |vuelvan a )?(?:{_ES_YOU_SEND}|enviando|mandando|"
+            r"escribiendo|contacten|contactando|llamen)\b",
+        ),
+        (
+            "no_quiero_mensajes",
+            "es",
+            r"\bno (?:quiero|deseo) ser contactad[ao]s?\b|\bya no (?:quiero|deseo|me interesa) (?:recibir|saber)\b",
+        ),
+        (
+            "no_quiero_mensajes",
+            "es",
+            rf"\b(?:dejar|dejo|deje|dejen) de recibir (?:estos |los |sus |mas |sus )?{_ES_MESSAGES}\b",
+        ),
+        (
+            "no_mas_mensajes",
+            "es",
+            rf"\b(?:no|nada|basta de|ya no) mas {_ES_MESSAGES}\b|\bbasta (?:de|con) (?:los |sus |tantos |estos )?{_ES_MESSAGES}\b|\bya no mas\b",
+        ),
+        (
+            "no_mas_mensajes",
+            "es",
+            rf"\b(?:stop|alto|basta|ya|paren|ya paren|paren ya) (?:a|con) (?:los |sus |estos |tantos )?{_ES_MESSAGES}\b|\bya "
+            r"estuvo\b|\bya parenle\b|\bparenle\b",
+        ),
+        (
+            "cancelar_suscripcion",
+            "es",
+            r"\b(?:cancelar|cancelen|cancele|cancela|cancelo|quiero cancelar) (?:la |mi |esta |estas |los |las |el |su |"
+            r"sus )?(?:suscripcion|mensajes|notificaciones|alertas|avisos|textos|mensajes de texto)\b",
+        ),
+        ("dejenme_en_paz", "es", r"\b(?:dejenme|dejeme|dejame|dejennos) (?:en paz|tranquil[ao]s?)\b"),
+        (
+            "numero_equivocado",
+            "es",
+            r"\b(?:numero|nummero|num|telefono|celular|persona) equivocad[ao]s?\b(?! (?:en|del|de) (?:el |la |mi )?"
+            r"(?:reporte|informe|denuncia|caso)\b)|\bequivocaron de (?:numero|persona)\b|\bse equivocaron\b(?! (?:en|con)\b)",
+        ),
+        (
+            "numero_equivocado",
+            "es",
+            r"\b(?:este|ese|no es) (?:no es )?(?:mi|el) (?:numero|telefono|celular)\b|\bno es mi (?:numero|telefono|celular|caso)\b",
+        ),
+        (
+            "numero_equivocado",
+            "es",
+            r"\bno soy (?:esa|la) persona\b|\bno conozco a (?:nadie|esa persona)\b|\bno es de la persona\b",
+        ),
+        (
+            "revoco_consentimiento",
+            "es",
+            r"\b(?:revoco|retiro|cancelo|anulo) (?:mi )?(?:consentimiento|autorizacion|permiso)\b|\bno (?:autorizo|doy permiso|di permiso|acepto)\b",
+        ),
+        (
+            "nunca_pedi",
+            "es",
+            r"\b(?:nunca|yo no) (?:pedi|solicite|me inscribi|me registre|autorice|me suscribi|me apunte|di mi numero)\b|"
+            r"\b(?:yo )?no (?:hice|puse|levante|presente|tengo) (?:ningun|el|ese|este|un|una|ninguna) (?:reporte|denuncia|caso)\b",
+        ),
+        ("no_molesten", "es", r"\bno (?:me |nos )?molest(?:en|e|es)\b|\bdejen de molestar\b"),
+        (
+            "favor_de_no",
+            "es",
+            r"\bfavor de no (?:enviar|mandar|escribir|contactar|llamar|textear|molestar)(?:me|nos)?\b",
+        ),
+        (
+            "ya_no_quiero",
+            "es",
+            r"\bya no (?:quiero|kiero|deseo|necesito) (?:esto|eso|nada|los|las|lo|mas)\b|\bya no (?:los|las|lo) "
+            r"(?:quiero|kiero)\b|\b(?:para nada|nada) me interesa\b",
+        ),
+        (
+            "slang",
+            "es",
+            r"\bya chole\b|\bno (?:jodan|chinguen|fastidien)\b|\bdejen de (?:joder|chingar|fastidiar)\b",
+        ),
+        (
+            "salirme",
+            "es",
+            r"\b(?:salirme|salir|me salgo|sacarme|quitarme|borrarme|darme de baja) (?:de|del) (?:esta|la|su|este|el) "
+            r"(?:lista|servicio|sistema|programa|grupo)\b|\bcomo (?:me salgo|salgo|me quito|me doy de baja) de (?:esto|aqui|esta)\b",
+        ),
+        (
+            "cansado",
+            "es",
+            rf"\b(?:me canse|estoy cansad[ao]|ya me harte|me tienen hart[ao]|estoy hart[ao]) (?:de|con) (?:sus |estos |los |"
+            rf"tantos |las )?{_ES_MESSAGES}\b",
+        ),
+        (
+            "desactiven",
+            "es",
+            rf"\b(?:desactiven|desactive|desactivar|apaguen|apagar|suspendan|suspender|detengan|detener|corten|cortar) "
+            rf"(?:los |las |mis |sus |estos |esas )?{_ES_MESSAGES}\b",
+        ),
+        ("no_mensajes", "es", r"\bno (?:mas )?(?:msjs|msj|mensajes|textos|mensages)\b"),
+        (
+            "no_me_interesa",
+            "es",
+            r"\b(?:ya )?no me interesan?\b(?= (?:recibir|nada|saber|esto|eso|estos|sus|los mensajes|gracias|"
+            r"por favor|porfa)\b|$)",
+        ),
+    ],
+)
+# Someone else or a negation just before a request to stop: "he won't stop texting me", "make him
+# stop calling me", "I told her don't text me", "please don't stop texting me".
+ABOUT_SOMEONE_ELSE: Final = word_set(
+    "he she they him her them hes shes theyre his wont doesnt didnt cant cannot never not dont ex boyfriend "
+    "girlfriend husband wife el ella ellos ellas dijo dije dijeron",
+)
+CONTEXT_WORDS: Final = 3
+
+
+# The sender wants the messages to go on: "keep me updated", "I still want updates", "sí quiero
+# seguir recibiendo", "didn't mean to say stop". Then a stop-like word is not a revocation.
+KEEP_RULES: Final = Rules.of(
+    "keep",
+    [
+        (
+            "what_if",
+            None,
+            r"\b(?:if|does|do|will|would|what if|si|y si|que pasa si) (?:i |yo |me )?(?:text|reply|replying|send|"
+            r"sending|say|type|texting|mando|contesto|respondo|envio|escribo|pongo|mandar|contestar) (?:\w+ )?"
+            r"(?:stop|alto|baja|parar|cancel|quit|end|unsubscribe)\b",
+        ),
+        (
+            "keep",
+            "en",
+            r"\bkeep me (?:updated|posted|informed|in the loop)\b|\bkeep (?:em|them|these|those|the texts|the messages|the updates) coming\b|\b(?:please|pls|plz|you can|u can|can you|"
+            r"go ahead and|i want you to|want to|wanna) keep (?:texting|sending|getting|messaging|me)\b",
+        ),
+        (
+            "keep",
+            "en",
+            r"\b(?:i|we) (?:still |do |really )?(?:want|need|like) (?:to keep |to continue |to get |to receive )?(?:getting |receiving )?(?:the |these |your |my )?(?:updates|texts|messages|notifications|info)\b",
+        ),
+        (
+            "keep",
+            "en",
+            r"\b(?:didnt|did not|dont|do not) (?:mean|want) to (?:say|text|send|reply) stop\b|\bby (?:accident|mistake)\b|\b(?:what happens|will i|would i) .*\bif (?:i )?(?:reply|text|send|say) stop\b",
+        ),
+        (
+            "keep",
+            "en",
+            r"\bcan keep (?:texting|messaging|sending)\b|\b(?:dont|do not) stop (?:texting|sending|the (?:texts|messages|updates))\b",
+        ),
+        (
+            "keep",
+            "es",
+            r"\b(?:si|tambien) (?:quiero|deseo) (?:seguir )?(?:recibiendo|recibir|los mensajes|mensajes)\b|\bquiero seguir recibiendo\b|\bno quiero dejar de recibir\b|\bquiero volver a recibir\b",
+        ),
+        (
+            "keep",
+            "es",
+            r"\bque pasa si (?:contesto|respondo|mando|envio|escribo)\b|(?<!\bno me )(?<!\bno )(?<!\bno quiero que me )(?<!\bno deseo que me )\bsigan (?:mandando|enviando|escribiendo)(?:me)?\b|\bsi quiero los mensajes\b|\bpor error\b",
+        ),
+    ],
+)
+
+# A stop-like word about something else: a place, a card, a restraining order, someone else.
+NEAR_MISS_RULES: Final = Rules.of(
+    "near_miss",
+    [
+        (
+            "keyword_question",
+            None,
+            r"\b(?:what|how|why|does|do|que|como|por que|porque|significa|cual)\b.*\b(?:reply|respond|text|type|send|"
+            r"responda|responder|conteste|contestar|contesto|respondo|dice|says)\b (?:\w+ )?(?:stop|alto)\b|"
+            r"\b(?:reply|respond|responda|responder|conteste|contestar|dice|says) (?:\w+ )?(?:stop|alto)\b.*\b(?:mean|"
+            r"means|do|does|significa|hace|work|works|cobrar|cobran|charge|cost|costs)\b|\bdoes (?:stop|alto) "
+            r"(?:work|apply|cover|mean|do)\b|\b(?:stop|alto) (?:means|significa)\b",
+        ),
+        (
+            "place",
+            "en",
+            r"\b(?:bus|truck|rest|pit|quik|quick|one|last|first|next) stop\b|\bstop (?:sign|light|signs)\b|\bstop (?:by|in|at|over)\b",
+        ),
+        (
+            "the_report",
+            None,
+            r"\b(?:wrong|equivocad\w*|mal|error)\b.*\b(?:on|in|en|del|de|for) (?:the |el |mi |la |this |my )?"
+            r"(?:report|reporte|informe|denuncia|file|form)\b",
+        ),
+        (
+            "someone",
+            "en",
+            r"\b(?:he|she|they|him|her|them|wont|doesnt|didnt|cant|couldnt|wouldnt|never|wouldn t|man|guy|woman|lady|"
+            r"neighbor|neighbors|kid|kids|people|dog|noise|person|ex) (?:\w+ ){0,2}(?:stop|stopped|quit|end)\b|\bstop (?:him|her|them|the car|the tow|it|this guy|that guy)\b",
+        ),
+        (
+            "someone",
+            "en",
+            r"\b(?:told|asked|begged|tell|ask) (?:him|her|them) to stop\b|\bmake (?:him|her|them) stop\b|"
+            r"\b(?:keeps|kept|wont stop)\b.*\bmake it stop\b|\b(?:saying|says|said|yelling|yelled|"
+            r"yells|screaming) stop \w+ing\b",
+        ),
+        (
+            "other_thing",
+            "en",
+            r"\b(?:cancel|cancelled|canceled|canceling|remove|removed|end|ended) (?:my |the |a |our )?(?:card|cards|credit|debit|account|insurance|policy|order|restraining|protective|lease|plates|glass|tags|registration|check|checks|subscription to|phone plan|plan|service|contract|appointment|claim|report|charges)\b",
+        ),
+        (
+            "other_thing",
+            "en",
+            r"\bstop (?:payment|payments|the payment|the check)\b|\bcancel (?:that|my|the) (?:last|previous) "
+            r"(?:text|message|msg)\b|\b(?:dont|do not|never) stop (?:the|your|this|looking|investigating|searching)\b|"
+            r"\bno (?:more|mas) (?:break\w*|issues|problems|trouble|incidents|robos|problemas)\b|"
+            r"\bwhen (?:will|does|did|is) (?:this|it|the case|the investigation) (?:end|over|stop)\b|\bwrong (?:address|name|date|time|car|plate|info|information|spelling|report number)\b|\bremove (?:my|the) (?:address|name|info)\b",
+        ),
+        (
+            "place",
+            "es",
+            r"\b(?:letrero|senal|senalamiento|luz|parada|señal) de (?:alto|parar)\b|\bparada del?\b|\bplanta baja\b|\bparte baja\b",
+        ),
+        (
+            "other_thing",
+            "es",
+            r"\b(?:era|es|esta|estaba|estan|muy|mas|tan|bien|un poco|medio|bastante) (?:alt[oa]s?|baj[oa]s?)\b|\b(?:alto|alta) (?:y|de|como|volumen)\b|\b(?:baje|bajo|bajamos|bajaron|bajar|bajando|bajita|bajito)\b",
+        ),
+        (
+            "other_thing",
+            "es",
+            r"\b(?:dieron|dio|dan|daran|dieran) de baja\b|\bbasta con que\b|\balto ahi\b|"
+            rf"\bbasta (?:ya )?de (?!(?:los |sus |estos |tantos |tanto )?(?:{_ES_MESSAGES}|molestar|mensajear|textear)\b)|"
+            r"\bdar de baja (?:la|mi|el|una|un|su|las|los)\b|\bcancelar (?:la|mi|el|las|mis|los) (?:tarjeta|tarjetas|cuenta|seguro|poliza|placas|orden|cita)\b|\bno (?:paran|para|deja|dejan) de\b|\ble dije que (?:ya )?parara\b",
+        ),
+        (
+            "other_thing",
+            "es",
+            r"\b(?:termina|terminara|acaba|acabara) (?:la|el) (?:investigacion|caso|proceso)\b|\bdejar de ir\b|\b(?:pusieron|escribieron) mal\b",
+        ),
+    ],
+)
+
+# Words that might mean stop. With no clearer rule, a reply holding one is held and its sender
+# asked to confirm with STOP. Broad on purpose: a hold costs one question, a miss a victim's trust.
+_MESSAGE_OBJECTS = (
+    r"(?:it|this|that|these|those|them|now|please|pls|plz|all|everything|already|asap|me|us|my number|"
+    r"this number|my phone|this phone|the texts|the messages|texts|messages|msgs|msg|texting|messaging|"
+    r"sending|contacting|esto|eso|todo|ya|ahora|porfa|por favor|los mensajes|mensajes|msjs)"
+)
+# Being reached: the things we send and the ways we send them, in either language.
+_REACHING = (
+    r"(?:text\w*|txt\w*|msg\w*|mssg\w*|messag\w*|contact\w*|email\w*|e mail\w*|sms|communicat\w*|notif\w*|"
+    r"updat\w*|alert\w*|reminder\w*|(?:get|gettin|receive) (?:these|them|em|this|those|any)|hit(?:tin|ting)? (?:me|my|this|up)|hear from|reach\w*|"
+    r"mensaj\w*|msj\w*|escrib\w*|escriv\w*|mand\w*|envi\w*|embi\w*|textear\w*|texteen|inform\w*|avis\w*|"
+    r"comunic\w*|correo\w*|noticias|recibir\w*|receiv\w*|getting)"
+)
+# Ways of saying "not" or "no longer" that refuse something.
+_REFUSING = (
+    r"(?:dont|do not|dont wanna|never|no need|rather not|no longer|not wanting|not want|not to be|no thanks|"
+    r"no thank you|nah|no more|any more|anymore|from now on|ya no|no quiero|no queremos|no deseo|no necesito|"
+    r"no me|no nos|no les|nunca|jamas|ningun\w*|ni|no hace falta|no es necesario|sin)"
+)
+# Run-together replies ("dontmessagemeagain", "yanomemanden"): these inside one long word.
+_RUN_TOGETHER = (
+    r"\w*(?:stop|unsub|optout|dont(?:text|message|msg|contact|send)|nomas(?:mensaj|text)|yanome|nome(?:manden|envien|"
+    r"escriban|contacten)|dejende|paren(?:de|le)|removeme|takemeoff|wrongnumber|numeroequivocado)\w*"
+)
+REVOCATION_CUES: Final = Rules.of(
+    "maybe",
+    [
+        # Stop and its misspellings mean stop wherever they stand, unless a near miss explains them.
+        (
+            "stop_word",
+            None,
+            r"\b(?:stop|stp|stopp+|sotp|stpo|stahp|unsub\w*|unsus\w*|revoke|consent|alto|altp|basta|baja|"
+            r"bajaa|desuscrib\w*|consentimiento|cease|ceased|cesen|cese|discontinu\w*|desactiv\w*|apag\w*|"
+            r"anula\w*|suscrip\w*|subscri\w*|retir\w*me|retirenme|saqu\w*me|sacame|sacad|borr\w*me|borrad|"
+            r"elimin\w*me|quit(?:en|e|a|ad)me|unenroll\w*|unregister\w*|suficiente|enough|halt)\b",
+        ),
+        # Other verbs of ending only when nothing follows them, or what follows is us or our texts.
+        (
+            "stop_word",
+            None,
+            r"\b(?:quit|quitt|cancel|cancle|end|remove|delete|erase|block|parar|paren|parenle|pare|parad|dejad|"
+            rf"cancelar|cancelen|fin|terminen|detener|detengan|borren|quiten|eliminen|saquen|dejen)\b(?= "
+            rf"{_MESSAGE_OBJECTS}\b|$)",
+        ),
+        ("stop_word", None, r"\b(?:equivocad\w*|molest\w*|autorizo|dejenme)\b"),
+        # A refusal with being reached somewhere after it in the same reply.
+        ("no_more", None, rf"\b{_REFUSING}\b(?: \w+){{0,8}} {_REACHING}\b"),
+        (
+            "no_more",
+            None,
+            r"\b(?:no more|no mas|ya no mas|nunca mas)\b(?=$| (?:please|pls|plz|of (?:this|these|that|them|it)|por "
+            r"favor|porfa|gracias|thanks|thank you|ok|okay|por aqui|de esto|de estos|i mean it|en serio)\b)",
+        ),
+        (
+            "still_contacting",
+            None,
+            r"\bstill (?:texting|txting|messaging|sending|contacting|writing|getting|receiving)\b|\bsigue[ns]? "
+            r"(?:mandando|enviando|escribiendo|llegando)\b|\b(?:i|i already|ya) (?:said|dije) (?:no|que no)\b|"
+            r"(?<!\bno )\b(?:dejen|dejad|paren|parad) de\b|\bya no$|\bpor favor ya no\b",
+        ),
+        ("run_together", None, rf"\b{_RUN_TOGETHER}\b"),
+        (
+            "wrong",
+            None,
+            r"\bwrong (?:number|num|no|phone|person|guy|lady|girl|cell|#)\b|\b(?:equivocad[ao]|who is this|"
+            r"quien es|quien habla|no se quien|no conozco)\b",
+        ),
+        (
+            "out",
+            None,
+            r"\b(?:im|i am|we are|count me) out\b|\bchanged my mind\b|\bcambie de opinion\b|\b(?:who|whoever) "
+            r"signed me up\b|\bme (?:inscribieron|apuntaron|registraron)\b|\bonly (?:contact|reach|call|email)\b|"
+            r"\bsolo (?:por|me) (?:correo|llamada|llamen|contacten)\b|\bthrough my (?:attorney|lawyer)\b|"
+            r"\bpor medio de mi abogad[oa]\b",
+        ),
+        (
+            "goodbye",
+            None,
+            r"^(?:bye|goodbye|bye bye|adios|chao|chau|ciao|no|nope|no thanks|no thank you|no gracias|nel|nah|"
+            r"done|im done|ya|enough|ya basta|ya no)$|\b(?:no thanks|no thank you|no gracias)$",
+        ),
+    ],
+)
+
+_THEY = r"(?:he|she|they|hes|shes|theyre)"
+_BENIGN_HELP = (
+    r"(?:understand|understanding|with|get|getting|find|figure|out|know|access|read|open|fill|file|reset|"
+    r"track|locate|request|obtain|see|check|by|on)"
+)
+_WEAPONS = r"(?:gun|guns|knife|weapon|pistol|firearm|rifle|shotgun|machete)"
+
+# Danger or new information, looked for in the whole reply (words only).
+URGENT_RULES: Final = Rules.of(
+    "urgent",
+    [
+        (
+            "came_back",
+            "en",
+            rf"\b{_THEY}(?: (?:is|s|are|re|was|were|has|have|had|just|already|finally|keeps|kept|"
+            r"again))* (?:came |come |comes |coming |been )?back\b(?! (?:in|to) (?:jail|prison|custody)\b)",
+        ),
+        (
+            "came_back",
+            "en",
+            rf"\b{_THEY}(?: (?:just|again|has|have|keeps|kept))* (?:showed|shows|showing) up\b",
+        ),
+        ("threatened", "en", r"\bthreat(?:s|en|ens|ened|ening)?\b"),
+        (
+            "not_safe",
+            "en",
+            r"\b(?:not|dont feel|do not feel) (?:feel(?:ing)? )?safe\b|\bunsafe\b|\bin danger\b",
+        ),
+        (
+            "scared",
+            "en",
+            r"\b(?:im|i am|i m|i feel|feeling|i was|we are|were|so|really|very)(?: (?:so|really|very|still|"
+            r"too|kinda|super|just|getting|always))* (?:scared|afraid|terrified|frightened)\b(?! (?:i|that|"
+            r"not|we|it|so|you|this|there)\b)",
+        ),
+        (
+            "scared",
+            "en",
+            r"\b(?:scared|afraid|fear(?:ing)?) (?:for|of) (?:my|our) (?:life|lives|safety|kids|children|"
+            r"family)\b|\bterrified\b",
+        ),
+        (
+            "nearby",
+            "en",
+            r"\b(?:he|she|they|hes|shes|theyre|someone|somebody)(?: (?:is|s|are|re|was|just|still|right|"
+            r"standing|waiting|parked|sitting|hiding|again))* (?:outside|here|at my (?:house|home|door|work|"
+            r"job|place|apartment|window|school)|in my (?:house|home|yard|driveway|apartment|building)|"
+            r"at the door|watching (?:me|us|my house|the house))\b",
+        ),
+        (
+            "weapon",
+            "en",
+            r"\b(?:has|had|have|got|with|pulled|pulling|showed|showing|carrying|carries|brought|holding|"
+            rf"waving|pointed|pointing) (?:out )?(?:a |an |his |her |the |my |their )?{_WEAPONS}\b",
+        ),
+        (
+            "hurt_again",
+            "en",
+            r"\b(?:hit|hurt|beat|beaten|attacked|assaulted|punched|pushed|choked|strangled|grabbed|raped|"
+            r"stabbed|shot|kicked|slapped|abused)(?: (?:me|us|my \w+|him|her))? (?:again|today|tonight|"
+            r"just now|last night)\b",
+        ),
+        (
+            "hurt_again",
+            "en",
+            r"\bjust (?:hit|hurt|beat|attacked|assaulted|punched|choked|grabbed|stabbed|shot|kicked|"
+            r"slapped) (?:me|us)\b",
+        ),
+        (
+            "threat_to_life",
+            "en",
+            r"\b(?:kill|killing|shoot|stab|murder) (?:me|us|my (?:kids|children|family|son|daughter|mom|wife|"
+            r"husband))\b|\b(?:going to|gonna|will|ll|wants to|threatened to|would) (?:hurt|kill|shoot|stab|"
+            r"beat) (?:me|us)\b",
+        ),
+        (
+            "following",
+            "en",
+            r"\b(?:following|followed|follows|stalking|stalked|stalks|watching|chasing|chased) (?:me|us|"
+            r"my (?:car|kids|children|house))\b",
+        ),
+        (
+            "help_me",
+            "en",
+            rf"\bhelp (?:me|us)\b(?! {_BENIGN_HELP}\b)|\b(?:please|pls|plz|somebody|someone|need|"
+            rf"send) help\b(?! (?:me |us )?{_BENIGN_HELP}\b)",
+        ),
+        (
+            "help_me",
+            "en",
+            r"\bhelp (?:please|pls|plz|asap|now|immediately|quick|quickly)\b|\b(?:sos|mayday)\b",
+        ),
+        ("emergency", None, r"\b911\b"),
+        ("emergency", "en", r"(?<!\bnon )\bemergency\b"),
+        (
+            "broke_in",
+            "en",
+            r"\b(?:he|she|they|hes|shes|theyre|someone|somebody)(?: (?:just|has|have|had|is|are|was|again|"
+            r"tried to|trying to))* (?:broke|break|breaking|broken) (?:in|into)\b|"
+            r"\bbroke in(?:to \w+(?: \w+)?)? again\b",
+        ),
+        (
+            "saw_them",
+            "en",
+            r"\b(?:i|we|ive|weve)(?: (?:just|have|had|also|think|thought|i|swear|might|may|could|"
+            r"probably))* (?:saw|seen|see|spotted|spot) (?:him|her|the (?:guy|man|woman|person|suspect|guys|"
+            r"men|car|truck|van|offender|attacker|thief|robber))\b",
+        ),
+        (
+            "contacted_me",
+            "en",
+            rf"\b(?:{_THEY}|my ex|the (?:suspect|offender|guy|man))"
+            r"(?: (?:just|has|have|had|keeps|kept|is|was|still|again|wont stop|will not stop|doesnt stop|"
+            r"keeps on|started|been|now))* (?:called|calling|calls|texted|texting|texts|messaged|messaging|"
+            r"emailed|emailing|contacted|contacting|wrote|writing|posted|came to|comes to|coming to|came by|"
+            r"comes by|coming by) (?:me|us|my)\b",
+        ),
+        (
+            "contacted_me",
+            "en",
+            r"\b(?:him|her|them) (?:to )?stop (?:calling|texting|contacting|messaging|bothering|"
+            r"following) (?:me|us)\b",
+        ),
+        (
+            "monitored",
+            "en",
+            r"\b(?:he|she|they)(?: (?:always|might|will|could|can|would|sometimes|still|also))* "
+            r"(?:reads|read|checks|check|looks at|look at|goes through|go through|monitors|tracks|sees|see|"
+            r"took|takes|has) my (?:phone|messages|texts|cell)\b",
+        ),
+        ("scared", "en", r"^(?:so |very |really )?(?:scared|afraid|frightened)$"),
+        (
+            "released",
+            "en",
+            rf"\b{_THEY}(?: (?:is|s|are|re|was|were|has|have|been|got|just|already|being))* (?:released|"
+            r"out of (?:jail|prison|custody)|let out|bailed out|out on bail|made bail|escaped)\b",
+        ),
+        ("new_info", "en", r"(?<!\bany )(?<!\bthere )\bnew (?:information|info|evidence|details?|leads?)\b"),
+        (
+            "new_info",
+            "en",
+            r"\b(?:i|we|ive|weve)(?: (?:have|got|just|also|now|might|may|do|found))* (?:more|new|some|"
+            r"additional|other|important|extra|useful) (?:information|info|details|evidence|pictures|photos|"
+            r"videos?)\b",
+        ),
+        (
+            "new_info",
+            "en",
+            r"\b(?:i|we) (?:just |also |finally )?(?:remembered|recalled|remember something|remember more)\b|"
+            r"\b(?:i|we) (?:just |also |finally )?found\b",
+        ),
+        ("leave_me_alone", "en", r"\b(?:leave|let) (?:me|us) alone\b"),
+        (
+            "came_back",
+            "es",
+            r"(?<!\byo )(?<!\bmi )(?<!\bsu )(?<!\bal )(?<!\bcuando )\b(?:volvio|volvieron|regreso|regresaron|"
+            r"ha vuelto|han vuelto|ha regresado|esta de vuelta|anda de vuelta|vino otra vez|"
+            r"vino de nuevo)\b(?! manana\b)",
+        ),
+        ("threatened", "es", r"\bamenaz(?:o|aron|a|an|ando|ado|as)\b"),
+        (
+            "not_safe",
+            "es",
+            r"\bno (?:me siento|nos sentimos|estoy|estamos) (?:a salvo|segur[ao]s?)\b(?! (?:de|si|que|cuando|"
+            r"como|donde|quien|cual|por|con|del|sobre)\b)|\bme siento (?:insegur[ao]|en peligro)\b|"
+            r"\ben peligro\b",
+        ),
+        (
+            "scared",
+            "es",
+            r"(?<!\bno )\b(?:tengo|tenemos|tiene|siento|me da|nos da) (?:mucho |muchisimo |tanto )?miedo\b|"
+            r"\b(?:estoy|estamos) (?:muy |bien |tan )?(?:asustad[ao]s?|aterrad[ao]s?|aterrorizad[ao]s?)\b",
+        ),
+        (
+            "nearby",
+            "es",
+            r"\b(?:esta|estan|anda|andan|sigue|siguen)(?: (?:aqui|alli|ahi|ya|otra vez))? (?:afuera|"
+            r"fuera de (?:mi|la|nuestra) (?:casa|puerta|trabajo|escuela)|en (?:mi|nuestra) (?:casa|puerta|"
+            r"trabajo|ventana|cuadra|calle)|en la puerta|frente a (?:mi|la) casa|enfrente)\b|\b(?:el|ella|"
+            r"ellos|ya) (?:esta|estan) aqui\b",
+        ),
+        (
+            "weapon",
+            "es",
+            r"\b(?:tiene|tenia|trae|traia|saco|lleva|llevaba|con) (?:un |una )?(?:arma|pistola|cuchillo|"
+            r"navaja|rifle|escopeta|machete)\b",
+        ),
+        (
+            "hurt_again",
+            "es",
+            r"\bme (?:pego|golpeo|pegaron|golpearon|ataco|atacaron|lastimo|lastimaron|hirio|agredio|"
+            r"empujo)(?: \w+)? (?:otra vez|de nuevo|nuevamente|hoy|anoche)\b|\botra vez me (?:pego|golpeo|"
+            r"ataco|lastimo|agredio)\b",
+        ),
+        (
+            "threat_to_life",
+            "es",
+            r"\b(?:matarme|matarnos)\b|\bme (?:va|van|iba|iban|quiere|quieren) a matar\b|\bme (?:quiere|"
+            r"quieren) matar\b",
+        ),
+        (
+            "following",
+            "es",
+            r"\bme (?:esta|estan|anda|andan|ha estado|han estado|sigue|siguen) (?:siguiendo|persiguiendo|"
+            r"vigilando|acosando|buscando|llamando|escribiendo|molestando)\b|\bme (?:siguio|siguieron|"
+            r"persiguio|persiguieron)\b",
+        ),
+        (
+            "help_me",
+            "es",
+            r"\b(?:sacame|saquenme|sacanme) de aqui\b|\b(?:ayudenme|ayudame|ayudeme|ayudennos|auxilio|"
+            r"socorro)\b(?! (?:a|con|para)\b)|\b(?:por favor|porfavor|porfa|necesito) ayuda\b(?! (?:con|"
+            r"para)\b)|\bayuda (?:por favor|porfavor|porfa|urgente|ya)\b",
+        ),
+        ("emergency", "es", r"\bemergencia\b"),
+        (
+            "new_info",
+            "es",
+            r"\b(?:tengo|tenemos|traigo) (?:mas|nueva|otra|nuevas|otras|alguna) "
+            r"(?:informacion|info|evidencia|datos|pruebas|fotos|videos?)\b"
+            r"|\b(?:informacion|evidencia|pruebas) nuevas?\b",
+        ),
+        (
+            "new_info",
+            "es",
+            r"\bme (?:acorde|acuerdo) de (?:algo|otra|mas)\b|\brecorde (?:algo|que|otra)\b|\bencontre\b",
+        ),
+        (
+            "saw_them",
+            "es",
+            r"(?<!\bya )(?<!\bno )\b(?:lo|la|los) (?:vi|volvi a ver|acabo de ver|he visto|"
+            r"vimos)\b(?! en (?:el|la|su|mi) (?:correo|mensaje|email|pagina|portal|reporte|sitio|enlace|link|"
+            r"informe|web)\b)",
+        ),
+        (
+            "contacted_me",
+            "es",
+            r"\bno (?:me )?(?:deja|dejan) de (?:llamar|escribir|buscar|molestar|mandar mensajes|seguir)(?:me|"
+            r"nos)?\b|\bme (?:escribio|escribieron|texteo|busco|buscaron|ha llamado|han llamado|ha escrito|"
+            r"ha buscado|estuvo llamando)\b",
+        ),
+        (
+            "contacted_me",
+            "es",
+            r"\bme (?:llamo|llamaron|escribio|escribieron|busco|buscaron) (?:otra vez|de nuevo|nuevamente)\b",
+        ),
+        (
+            "monitored",
+            "es",
+            r"\b(?:revisa|revisan|lee|leen|checa|checan|mira|ve|tiene|agarra|esculca) (?:mi|mis) (?:telefono|"
+            r"celular|cel|mensajes)\b",
+        ),
+        (
+            "released",
+            "es",
+            r"\bsalio (?:de la carcel|de prision|libre|bajo fianza)\b|\b(?:lo|la|los) (?:soltaron|liberaron|"
+            r"dejaron salir)\b|\besta libre\b|\bse escapo\b",
+        ),
+        (
+            "leave_me_alone",
+            "es",
+            r"\b(?:dejenme|dejeme|dejame|dejennos) en paz\b|\bno me (?:deja|dejan) en paz\b",
+        ),
+    ],
+)
