@@ -30,6 +30,7 @@ from notifications.reply_rules import (
     KEEP_RULES,
     NEAR_MISS_RULES,
     OPT_OUT_RULES,
+    REQUEST_STARTS,
     REVOCATION_CUES,
     URGENT_RULES,
     word_set,
@@ -94,6 +95,8 @@ class _Text:
 
 
 _SPELLED_OUT: Final = re.compile(r"\b(?:\w )(?:\w ){1,}\w\b")
+# Letters between dots, dashes or stars ("s.t.o.p.", "S*T*O*P"), before the dots split clauses.
+_DOTTED_LETTERS: Final = re.compile(r"(?<!\w)(?:[^\W\d_][.\-*_ ]+){2,}[^\W\d_](?!\w)")
 
 
 def _join_spelled(words: tuple[str, ...]) -> tuple[str, ...]:
@@ -111,10 +114,9 @@ def _prepare(text: str) -> _Text:
     texting me" from reading "her … stop texting me" as being about someone else.
     """
     marks = min(2, sum(1 for c in text.casefold() if c in _SPANISH_MARKS))
+    folded = _DOTTED_LETTERS.sub(lambda letters: re.sub(r"[.\-*_ ]", "", letters.group()), _fold(text))
     clauses = tuple(
-        _join_spelled(words)
-        for part in _CLAUSE_BREAK.split(_fold(text))
-        if (words := tuple(_WORD.findall(part)))
+        _join_spelled(words) for part in _CLAUSE_BREAK.split(folded) if (words := tuple(_WORD.findall(part)))
     )
     words = tuple(word for clause in clauses for word in clause)
     return _Text(words, clauses, " ".join(words), marks)
@@ -203,6 +205,9 @@ FUZZY_STOP_RULE: Final = "keyword:misspelled"
 # Each keyword with the language it tells ("stop" is both languages' keyword: it tells neither).
 _FUZZY_TARGETS: Final = {
     "stop": None,
+    "quit": "en",
+    "remove": "en",
+    "revoke": "en",
     "stopall": "en",
     "unsubscribe": "en",
     "cancel": "en",
@@ -214,11 +219,16 @@ _FUZZY_TARGETS: Final = {
 }
 
 
+# Emoji that say stop, no or silence: alone or beside other words, they might be a revocation.
+_STOP_EMOJI: Final = frozenset("🛑⛔🚫✋📵🙅🔕🤐")
+STOP_EMOJI_RULE: Final = "maybe:stop_emoji"
+
+
 # The rule names `matched` can hold (joined by "+"), so callers and tests can check it quotes nothing.
 RULE_NAMES: Final = frozenset(
     [rule for commands in (_STOP_COMMANDS, _OPT_IN_COMMANDS, _HELP_COMMANDS) for rule, _ in commands.values()]
     + [rule for rules in (OPT_OUT_RULES, URGENT_RULES, REVOCATION_CUES) for rule, _ in rules.names.values()]
-    + [FUZZY_STOP_RULE]
+    + [FUZZY_STOP_RULE, STOP_EMOJI_RULE]
 )
 # Every whole-message opt-out keyword, as words separated by one space ("stop", "darse de baja").
 OPT_OUT_KEYWORDS: Final = frozenset(" ".join(words) for words in _STOP_COMMANDS)
@@ -266,6 +276,11 @@ def _opt_out_phrase(clauses: tuple[tuple[str, ...], ...]) -> tuple[str, str | No
         text = " ".join(clause)
         for match in OPT_OUT_RULES.pattern.finditer(text):
             before = text[: match.start()].split()[-CONTEXT_WORDS:]
+            # "…never caught him, so stop texting me": a conjunction starts the sender's own request.
+            while (
+                cut := next((i for i, word in enumerate(before) if word in REQUEST_STARTS), None)
+            ) is not None:
+                before = before[cut + 1 :]
             if match.lastgroup and ABOUT_SOMEONE_ELSE.isdisjoint(before):
                 return OPT_OUT_RULES.names[match.lastgroup]
     return None
@@ -297,10 +312,10 @@ def _misspelled_stop(words: tuple[str, ...]) -> tuple[str, str | None] | None:
     meaningful = [word for word in words if word not in _STOP_FILLERS]
     if len(meaningful) != 1:
         return None
-    word = _squeezed(meaningful[0])
-    for target, language in _FUZZY_TARGETS.items():
-        if word in (target, _squeezed(target)) or _near(word, target):
-            return FUZZY_STOP_RULE, language
+    for word in {meaningful[0], _squeezed(meaningful[0])}:
+        for target, language in _FUZZY_TARGETS.items():
+            if word in (target, _squeezed(target)) or _near(word, target):
+                return FUZZY_STOP_RULE, language
     return None
 
 
@@ -338,6 +353,8 @@ def classify_reply(text: str) -> ReplyClass:
     """
     prepared = _prepare(text)
     kind = _kind(prepared)
+    if kind is None and not _STOP_EMOJI.isdisjoint(text) and not KEEP_RULES.first(prepared.flat):
+        kind = ReplyKind.POSSIBLE_OPT_OUT, STOP_EMOJI_RULE, None
     urgent = URGENT_RULES.first(prepared.flat)
     reply_kind, kind_rule, hint = kind or (ReplyKind.OTHER, None, None)
     if hint is None and urgent:

@@ -81,7 +81,7 @@ OPT_OUT_RULES: Final = Rules.of(
         (
             "stop_contact",
             "en",
-            rf"\b(?:stop|stp|stahp|quit|cease|discontinue) (?:\w+ ){{0,2}}{_CONTACT_VERBS}(?= (?:me|us|this|my|here|"
+            rf"\b(?:stop|stp|stahp|top|sop|sto|stoo|stpo|sotp|quit|cease|discontinue) (?:\w+ ){{0,2}}{_CONTACT_VERBS}(?= (?:me|us|this|my|here|"
             r"now|please|pls|plz|again|and|or|anything|stuff|things|about)\b|$)",
         ),
         ("stop_contact", "en", r"\b(?:stop|stp|quit|cease) (?:sending|send) (?:me|us)\b"),
@@ -94,7 +94,7 @@ OPT_OUT_RULES: Final = Rules.of(
         (
             "stop_messages",
             "en",
-            r"\b(?:stop|quit|end|cancel|discontinue|cease|halt|terminate) (?:receiving |getting |sending )?(?:me |us )?"
+            r"(?<!\bthe )\b(?:stop|quit|end|cancel|discontinue|cease|halt|terminate)(?! of) (?:receiving |getting |sending )?(?:me |us )?"
             r"(?:the |these |this |those |all |your |ur |any |text |sms |of |further |future |my )*"
             rf"{_MESSAGES}\b",
         ),
@@ -109,12 +109,17 @@ OPT_OUT_RULES: Final = Rules.of(
             "en",
             r"\b(?:say|said|told you|tell you|typed|texted|wrote|replied|reply) (?:to )?stop\b(?! (?:by|in)\b)",
         ),
-        ("remove_me", "en", r"\b(?:remove|remov|delete|erase|drop|unenroll|unregister|exclude) (?:me|us)\b"),
         (
             "remove_me",
             "en",
-            r"\b(?:remove|delete|erase|take|drop|lose|forget|scratch) (?:my|this|the|our) (?:phone number|number|phone|cell|"
-            r"cell phone|name|info|information|email|contact info|contact|line|#)\b(?! (?:from|off|on) (?:the |my |this )?(?:report|file|case)\b)",
+            r"\b(?:remove|remov|remoove|delete|erase|drop|unenroll|unregister|exclude) (?:me|us|him|her)\b",
+        ),
+        (
+            "remove_me",
+            "en",
+            r"\b(?:remove|remoove|remov|delete|erase|take|drop|lose|forget|scratch) (?:my|this|the|our) (?:phone number|number|phone|cell|"
+            r"cell phone|name|info|information|email|contact info|contact|line|#)\b(?!(?: \w+){0,5} (?:report|file|case|record|records|"
+            r"website|public|paperwork)\b)",
         ),
         (
             "take_me_off",
@@ -184,7 +189,8 @@ OPT_OUT_RULES: Final = Rules.of(
             "unsubscribe",
             "en",
             r"\b(?:unsubscribe|unsubscribed|unsub|unsubcribe|unsubscibe|unsuscribe|unsubscrib|unsubscribe me|opt out|optout|"
-            r"opt me out|opting out|opted out)\b",
+            r"opt me out|opting out|opted out)\b(?! (?:of|from) (?:what|having|being|going|testifying|court|my name|the (?:public|report|news|"
+            r"paper|lineup)|all of those|those|spam|the spam|(?:the )?(?!these|your|ur|this|the)\w+ (?:alerts|emails|newsletters|lists))\b)",
         ),
         (
             "unsubscribe",
@@ -281,7 +287,8 @@ OPT_OUT_RULES: Final = Rules.of(
             "es",
             r"\b(?:borrar|quitar|eliminar|borren|borreis|quiten|kiten|eliminen|saquen|borre|quite|elimine|saque|delete|remove|"
             r"erase) (?:mi|mis|este|el) "
-            r"(?:numero|telefono|nombre|datos|correo|celular|cel|contacto)\b(?! (?:de|del) (?:la |el )?(?:reporte|informe|denuncia|caso)\b)",
+            r"(?:numero|telefono|nombre|datos|correo|celular|cel|contacto)\b(?!(?: \w+){0,4} (?:de|del|en) (?:la |el |mi |su )?"
+            r"(?:reporte|informe|denuncia|caso)\b)",
         ),
         (
             "no_quiero_mensajes",
@@ -319,7 +326,7 @@ OPT_OUT_RULES: Final = Rules.of(
         (
             "cancelar_suscripcion",
             "es",
-            r"\b(?:cancelar|cancelen|cancele|cancela|cancelo|quiero cancelar) (?:la |mi |esta |estas |los |las |el |su |"
+            r"\b(?:cancelar|cancelen|cancele|cancela|cancelo|quiero cancelar) (?:la |mi |mis |esta |estas |los |las |el |su |"
             r"sus )?(?:suscripcion|mensajes|notificaciones|alertas|avisos|textos|mensajes de texto)\b",
         ),
         ("dejenme_en_paz", "es", r"\b(?:dejenme|dejeme|dejame|dejennos) (?:en paz|tranquil[ao]s?)\b"),
@@ -398,9 +405,12 @@ OPT_OUT_RULES: Final = Rules.of(
 # stop calling me", "I told her don't text me", "please don't stop texting me".
 ABOUT_SOMEONE_ELSE: Final = word_set(
     "he she they him her them hes shes theyre his wont doesnt didnt cant cannot never not dont ex boyfriend "
-    "girlfriend husband wife el ella ellos ellas dijo dije dijeron",
+    "girlfriend husband wife el ella ellos ellas dijo dije dijeron novia novio tipo vecino vecina suspect sospechoso reporter "
+    "periodista",
 )
 CONTEXT_WORDS: Final = 3
+# Words that start the sender's own request after talk of someone else ("…so stop texting me").
+REQUEST_STARTS: Final = word_set("so and but please pls plz just now then anyway y pero entonces asi porfa")
 
 
 # The sender wants the messages to go on: "keep me updated", "I still want updates", "sí quiero
@@ -418,13 +428,16 @@ KEEP_RULES: Final = Rules.of(
         (
             "keep",
             "en",
-            r"\bkeep me (?:updated|posted|informed|in the loop)\b|\bkeep (?:em|them|these|those|the texts|the messages|the updates) coming\b|\b(?:please|pls|plz|you can|u can|can you|"
+            r"(?<!no need to )(?<!dont need to )(?<!dont have to )\bkeep me (?:updated|posted|informed|in the loop)\b|\b(?:texting|texts|text|txt) (?:is|are) (?:fine|ok|okay|good)\b|"
+            r"\b(?:im|i am) (?:fine|ok|okay|good) with (?:your|the|these) (?:texts|messages|updates)\b|\b(?:sign|put|add) me back\b|\bresubscribe\b|\baccidentally\b|"
+            r"\b(?:opt out|optout|unsubscribe|cancel) (?:of |from )?what\b|\b(?:stop|unsubscribe|cancel|opt out) (?:no way|heck no|"
+            r"hell no|nope)\b|\bkeep (?:em|them|these|those|the texts|the messages|the updates) coming\b|\b(?:please|pls|plz|you can|u can|can you|"
             r"go ahead and|i want you to|want to|wanna) keep (?:texting|sending|getting|messaging|me)\b",
         ),
         (
             "keep",
             "en",
-            r"\b(?:i|we) (?:still |do |really )?(?:want|need|like) (?:to keep |to continue |to get |to receive )?(?:getting |receiving )?(?:the |these |your |my )?(?:updates|texts|messages|notifications|info)\b",
+            r"\b(?:i|we) (?:still |do |really )?(?:want|need|like) (?:to keep |to continue |to get |to receive )?(?:getting |receiving )?(?:the |these |your |my )?(?:updates|texts|messages|notifications|info|these|them)\b(?! to (?:stop|end)\b)",
         ),
         (
             "keep",
@@ -444,7 +457,9 @@ KEEP_RULES: Final = Rules.of(
         (
             "keep",
             "es",
-            r"\bque pasa si (?:contesto|respondo|mando|envio|escribo)\b|(?<!\bno me )(?<!\bno )(?<!\bno quiero que me )(?<!\bno deseo que me )\bsigan (?:mandando|enviando|escribiendo)(?:me)?\b|\bsi quiero los mensajes\b|\bpor error\b",
+            r"\bque pasa si (?:contesto|respondo|mando|envio|escribo)\b|\bsin querer\b|\bpor (?:mensaje|texto) (?:esta|estan) bien\b|"
+            r"\b(?:sus|los|estos) mensajes si (?:me )?(?:sirven|ayudan|los quiero)\b|\b(?:quiero|queremos) seguir recibiendo\b|\b(?:volver a|vuelvan a|de nuevo) "
+            r"(?:inscribir|registrar|suscribir|agregar|anotar)\w*|\bsi quiero que me (?:avisen|informen|manden|escriban|sigan)\b|(?<!\bno me )(?<!\bno )(?<!\bno quiero que me )(?<!\bno deseo que me )\bsigan (?:mandando|enviando|escribiendo)(?:me)?\b|\bsi quiero los mensajes\b|\bpor error\b",
         ),
     ],
 )
@@ -477,7 +492,8 @@ NEAR_MISS_RULES: Final = Rules.of(
             "someone",
             "en",
             r"\b(?:he|she|they|him|her|them|wont|doesnt|didnt|cant|couldnt|wouldnt|never|wouldn t|man|guy|woman|lady|"
-            r"neighbor|neighbors|kid|kids|people|dog|noise|person|ex) (?:\w+ ){0,2}(?:stop|stopped|quit|end)\b|\bstop (?:him|her|them|the car|the tow|it|this guy|that guy)\b",
+            r"neighbor|neighbors|kid|kids|people|dog|noise|person|ex) (?:(?!so |and |but |please |pls |just |then |now )\w+ ){0,2}"
+            r"(?:stop|stopped|quit|end)\b|\bstop (?:him|her|them|the car|the tow|it|this guy|that guy)\b",
         ),
         (
             "someone",
@@ -494,9 +510,21 @@ NEAR_MISS_RULES: Final = Rules.of(
         (
             "other_thing",
             "en",
-            r"\bstop (?:payment|payments|the payment|the check)\b|\bcancel (?:that|my|the) (?:last|previous) "
+            r"\bstop (?:payment|payments|the payment|the check)\b|\bstop (?:\w+ ){0,3}from (?:being|getting|happening|coming)\b|"
+            r"\bhow (?:do|can|could|would|should) (?:i|we|you) stop (?:my|the|him|her|them|people|someone|packages|thieves)\b|"
+            r"\bnon stop\b|\bnonstop\b|\b(?:should|can|do) i (?:delete|erase|block|keep)\b|\b(?:delete|erase) (?:the |his |her |"
+            r"their )?(?:messages|texts|photos|pics|screenshots|voicemails) (?:he|she|they|from)\b|\b(?:dont|do not) (?:want|need) "
+            r"(?:him|her|them|he|she|the suspect|the guy) (?:to )?\w+|\b(?:dont|do not) (?:understand|get|know what) (?:this|the|your) "
+            r"(?:message|text)\b|\b(?:get|make|tell|ask|force) (?!(?:you|u|yall|y all|ya|it|this|these|those|that|them|the texts|the "
+            r"messages|your|ur)\b)(?:\w+ ){1,4}(?:to )?stop\b|\b(?:nightmares|flashbacks|pain|noise|barking|harassment|break ins|thefts) "
+            r"to stop\b|\bunsub\w* (?:from|of) (?:all of those|those|spam|the spam|(?:the )?(?!these|your|ur|this|the)\w+ (?:alerts|"
+            r"emails|newsletters|lists))\b|"
+            r"\b(?:sorry to bother|pena molestar\w*|perdon (?:por )?(?:la )?molest\w*|disculpe? (?:la )?molestia|siento molestar\w*)\b|\bcancel (?:that|my|the) (?:last|previous) "
             r"(?:text|message|msg)\b|\b(?:dont|do not|never) stop (?:the|your|this|looking|investigating|searching)\b|"
             r"\bno (?:more|mas) (?:break\w*|issues|problems|trouble|incidents|robos|problemas)\b|"
+            r"\bwhen (?:will|does|did|is|do) (?:\w+ ){1,4}(?:end|over|stop|expire|ends)$|\brevoke (?:his|her|their|the) "
+            r"(?:bail|license|parole|probation|bond|visa|permit)\b|"
+            r"\b(?:reporte|informe|denuncia|fecha|hora|direccion|nombre|report|date|address|time)\b.*\b(?:equivocad\w*|wrong|mal)\b|"
             r"\bwhen (?:will|does|did|is) (?:this|it|the case|the investigation) (?:end|over|stop)\b|\bwrong (?:address|name|date|time|car|plate|info|information|spelling|report number)\b|\bremove (?:my|the) (?:address|name|info)\b",
         ),
         (
@@ -512,14 +540,19 @@ NEAR_MISS_RULES: Final = Rules.of(
         (
             "other_thing",
             "es",
-            r"\b(?:dieron|dio|dan|daran|dieran) de baja\b|\bbasta con que\b|\balto ahi\b|"
+            r"\b(?:dieron|dio|dan|daran|dieran) de baja\b|\bde baja (?:la|mi|el|una|un|su|las|los) (?!lista|mensajes|suscripcion|numero|"
+            r"telefono|cel|celular)|"
+            r"\bla baja de (?:la|el|mi|su|las|los) (?:placa|placas|linea|tarjeta|cuenta|carro|auto|seguro|moto)\b|"
+            r"\b(?:hombre|tipo|senor|muchacho|chavo|mujer|persona|chico|chica|muchacha|senora|sujeto|vato|cuate) alt[oa]\b|\bbasta con que\b|\balto ahi\b|"
             rf"\bbasta (?:ya )?de (?!(?:los |sus |estos |tantos |tanto )?(?:{_ES_MESSAGES}|molestar|mensajear|textear)\b)|"
             r"\bdar de baja (?:la|mi|el|una|un|su|las|los)\b|\bcancelar (?:la|mi|el|las|mis|los) (?:tarjeta|tarjetas|cuenta|seguro|poliza|placas|orden|cita)\b|\bno (?:paran|para|deja|dejan) de\b|\ble dije que (?:ya )?parara\b",
         ),
         (
             "other_thing",
             "es",
-            r"\b(?:termina|terminara|acaba|acabara) (?:la|el) (?:investigacion|caso|proceso)\b|\bdejar de ir\b|\b(?:pusieron|escribieron) mal\b",
+            r"\b(?:termina|terminara|acaba|acabara) (?:la|el) (?:investigacion|caso|proceso)\b|\bhagan que (?:pare|paren|deje)\b|"
+            r"\bpara que (?:esto|eso|el|ella|ya|se) (?:\w+ )?(?:pare|termine|deje|acabe)\b|\b(?:el|ella|ellos|tipo|ese|esa) (?:\w+ )?"
+            r"(?:sigue|siguen) (?:pasando|viniendo|rondando|llamando|mandando|enviando|escribiendo)\b|\bdejar de ir\b|\b(?:pusieron|escribieron) mal\b",
         ),
     ],
 )
@@ -534,19 +567,20 @@ _MESSAGE_OBJECTS = (
 # Being reached: the things we send and the ways we send them, in either language.
 _REACHING = (
     r"(?:text\w*|txt\w*|msg\w*|mssg\w*|messag\w*|contact\w*|email\w*|e mail\w*|sms|communicat\w*|notif\w*|"
-    r"updat\w*|alert\w*|reminder\w*|(?:get|gettin|receive) (?:these|them|em|this|those|any)|hit(?:tin|ting)? (?:me|my|this|up)|hear from|reach\w*|"
+    r"updat\w*|alert\w*|reminder\w*|posted|in the loop|(?:get|gettin|receive) (?:these|them|em|this|those|any)|hit(?:tin|ting)? (?:me|my|this|up)|hear from|reach\w*|"
     r"mensaj\w*|msj\w*|escrib\w*|escriv\w*|mand\w*|envi\w*|embi\w*|textear\w*|texteen|inform\w*|avis\w*|"
-    r"comunic\w*|correo\w*|noticias|recibir\w*|receiv\w*|getting)"
+    r"comunic\w*|correo\w*|noticias|recibir\w*|receiv\w*|getting|actualizacion\w*|llegue|lleguen|hear about)"
 )
 # Ways of saying "not" or "no longer" that refuse something.
 _REFUSING = (
-    r"(?:dont|do not|dont wanna|never|no need|rather not|no longer|not wanting|not want|not to be|no thanks|"
+    r"(?:dont|do not|dont wanna|never|no need|rather not|no longer|not wanting|not want|not to be|no thanks|no send|"
+    r"prefiero no|no quiere|dont want|doesnt want|no quieren|ninguno|ninguna|"
     r"no thank you|nah|no more|any more|anymore|from now on|ya no|no quiero|no queremos|no deseo|no necesito|"
     r"no me|no nos|no les|nunca|jamas|ningun\w*|ni|no hace falta|no es necesario|sin)"
 )
 # Run-together replies ("dontmessagemeagain", "yanomemanden"): these inside one long word.
 _RUN_TOGETHER = (
-    r"\w*(?:stop|unsub|optout|dont(?:text|message|msg|contact|send)|nomas(?:mensaj|text)|yanome|nome(?:manden|envien|"
+    r"(?=\w{10})\w*(?:stop|unsub|optout|dont(?:text|message|msg|contact|send)|nomas(?:mensaj|text)|yanome|nome(?:manden|envien|"
     r"escriban|contacten)|dejende|paren(?:de|le)|removeme|takemeoff|wrongnumber|numeroequivocado)\w*"
 )
 REVOCATION_CUES: Final = Rules.of(
@@ -556,10 +590,12 @@ REVOCATION_CUES: Final = Rules.of(
         (
             "stop_word",
             None,
-            r"\b(?:stop|stp|stopp+|sotp|stpo|stahp|unsub\w*|unsus\w*|revoke|consent|alto|altp|basta|baja|"
-            r"bajaa|desuscrib\w*|consentimiento|cease|ceased|cesen|cese|discontinu\w*|desactiv\w*|apag\w*|"
+            r"\b(?:stop|stp|stopp+|sotp|stpo|stahp|unsub\w*|unsus\w*|revoke|alto|altp|basta|baja|"
+            r"bajaa|desuscrib\w*|cease|ceased|cesen|cese|discontinu\w*|desactiv\w*|apag(?:uen|ue|ar|ad)(?:me|los|las)?|"
             r"anula\w*|suscrip\w*|subscri\w*|retir\w*me|retirenme|saqu\w*me|sacame|sacad|borr\w*me|borrad|"
-            r"elimin\w*me|quit(?:en|e|a|ad)me|unenroll\w*|unregister\w*|suficiente|enough|halt)\b",
+            r"elimin\w*me|quit(?:en|e|a|ad|eis)(?:me|lo|la|nos)|quiteis|unenroll\w*|unregister\w*|suficiente|enough|halt|"
+            r"withdraw(?= (?:me|from (?:the|these|this|your|victim)|my (?:consent|number|permission)))|suspend(?:an|a|er|e|eis)?|suspenderlos|suspendanlos|salirme|sacarme|olvid\w+ de mi|borr(?:en|e|a|ad)l[oa]s?|"
+            r"saqu(?:en|e)l[oa]s?|quit(?:en|e|a)l[oa]s?|me quita|me quite|me quiten|den de baja|de de baja|turn off|shut off)\b",
         ),
         # Other verbs of ending only when nothing follows them, or what follows is us or our texts.
         (
@@ -570,6 +606,21 @@ REVOCATION_CUES: Final = Rules.of(
             rf"{_MESSAGE_OBJECTS}\b|$)",
         ),
         ("stop_word", None, r"\b(?:equivocad\w*|molest\w*|autorizo|dejenme)\b"),
+        (
+            "no_consent",
+            None,
+            r"\b(?:dont|do not|no longer|never|no|not) (?:give |gave |giving )?(?:my )?(?:consent|consentimiento)\b|"
+            r"\bno (?:doy|di|tienen) (?:mi )?(?:consentimiento|permiso)\b|\bconsent (?:withdrawn|revoked|cancelled|canceled)\b|"
+            r"\b(?:withdraw|withdrawing|withdrew) (?:my |all )?consent\b|\bmake (?:it|this|these|them|that|the texts|the messages|"
+            r"these texts|these msgs|these messages) stop\b",
+        ),
+        (
+            "enough_with",
+            None,
+            r"\b(?:chill|off|enough|done|over it|paren|ya) with (?:the |these |your |all )?(?:texts?|messages?|msgs?|alerts?|"
+            r"updates?|notifications?)\b|\b(?:paren|parar|pare|basta con|ya con) (?:los |las |sus |estos |tantos )?"
+            r"(?:mensajitos|mensajes|textos|msjs|notificaciones)\b|\b(?:stock|stoo|stpo|sop|stip) (?:sending|texting|messaging)\b",
+        ),
         # A refusal with being reached somewhere after it in the same reply.
         ("no_more", None, rf"\b{_REFUSING}\b(?: \w+){{0,8}} {_REACHING}\b"),
         (
@@ -598,13 +649,16 @@ REVOCATION_CUES: Final = Rules.of(
             r"\b(?:im|i am|we are|count me) out\b|\bchanged my mind\b|\bcambie de opinion\b|\b(?:who|whoever) "
             r"signed me up\b|\bme (?:inscribieron|apuntaron|registraron)\b|\bonly (?:contact|reach|call|email)\b|"
             r"\bsolo (?:por|me) (?:correo|llamada|llamen|contacten)\b|\bthrough my (?:attorney|lawyer)\b|"
-            r"\bpor medio de mi abogad[oa]\b",
+            r"\bpor medio de mi abogad[oa]\b|\b(?:only|just) (?:want |by |through |via |use )?(?:email|e mail|mail|calls?|phone calls?|letters?|the portal|a call)\b|\b(?:only|just) (?:email|mail|call) me\b|"
+            r"\bnot (?:by |through |via )?(?:texts?|sms|txts?|messages?)$|\bno por (?:mensajes?|textos?|sms|celular)\b|"
+            r"\bprefiero que me (?:contacten|llamen|escriban|avisen) por\b|\b(?:salirme|me salgo|quiero salir|sacarme|sacame|saquenme) de\b",
         ),
         (
             "goodbye",
             None,
             r"^(?:bye|goodbye|bye bye|adios|chao|chau|ciao|no|nope|no thanks|no thank you|no gracias|nel|nah|"
-            r"done|im done|ya|enough|ya basta|ya no)$|\b(?:no thanks|no thank you|no gracias)$",
+            r"done|im done|ya|enough|ya basta|ya no)$|\b(?:no thanks|no thank you|no gracias)$|"
+            r"\b(?:dont|do not) (?:want|need) (?:these|them|this|it|em|those)$",
         ),
     ],
 )

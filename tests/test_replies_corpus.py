@@ -1,0 +1,63 @@
+"""The reply corpus (tests/data/replies-corpus/README.md) and what the classifier does with it.
+
+The tuning part is a regression guard: every revocation there is recognised and almost every other
+reply kept. The held-back part is only measured (benchmarks/replies); its floor below is what the
+rules reached on it (0.899 recall, 0.902 kept), not issue 16's target of 0.99 and 0.95, which they
+do not meet on text they have not seen.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks import replies
+
+HELD_BACK_RECALL_FLOOR = 0.89
+HELD_BACK_KEPT_FLOOR = 0.89
+
+
+@pytest.fixture(scope="module")
+def parts() -> dict[str, list[dict[str, str]]]:
+    return {part: replies.read_part(part) for part in replies.PARTS}
+
+
+def test_the_corpus_is_large_labelled_sourced_and_split_cleanly(parts):
+    everything = [row for rows in parts.values() for row in rows]
+    assert len(everything) >= 500
+    assert {row["label"] for row in everything} == {"revocation", "not_revocation"}
+    assert {row["language"] for row in everything} == {"en", "es"}
+    assert all(row["source"].strip() for row in everything)
+    for rows in parts.values():
+        for language in ("en", "es"):
+            labels = [row["label"] for row in rows if row["language"] == language]
+            assert 0.35 < labels.count("revocation") / len(labels) < 0.65, language
+    tuning = {row["text"].strip().casefold() for row in parts["tuning"]}
+    assert not [row["text"] for row in parts["heldback"] if row["text"].strip().casefold() in tuning]
+
+
+def test_every_revocation_the_rules_were_grown_on_is_recognised(parts):
+    scored = replies.score(parts["tuning"])
+    recall, kept, revocations, others = replies.rates(scored)
+    missed = [row.text for row in scored if row.revocation and not row.correct]
+    assert recall == 1.0, missed
+    assert kept >= 0.99, [row.text for row in scored if not row.revocation and not row.correct]
+    assert revocations > 900 and others > 900
+
+
+def test_the_held_back_part_stays_where_it_was_measured(parts):
+    recall, kept, revocations, others = replies.rates(replies.score(parts["heldback"]))
+    assert revocations >= 200 and others >= 200
+    assert recall >= HELD_BACK_RECALL_FLOOR
+    assert kept >= HELD_BACK_KEPT_FLOOR
+
+
+def test_the_benchmark_prints_both_parts_and_a_json_line(capsys):
+    assert replies.main([]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    figures = json.loads(lines[-1])
+    assert set(figures) >= {"heldback_recall", "heldback_kept", "tuning_recall", "tuning_kept", "rows"}
+    assert figures["rows"] >= 2300
+    assert figures["tuning_recall"] == 1.0
+    assert any(line.startswith("heldback:") for line in lines)
