@@ -173,11 +173,11 @@ def followup_calls(
     with psycopg.connect(url) as conn:
         victims = conn.execute(
             """
-            SELECT d.report_number, r.division_code, r.reported_at,
-                   EXISTS (SELECT 1 FROM marts.fct_notifications n
-                           WHERE n.victim_key = d.victim_key AND n.kind = 'initial' AND n.is_sent) AS notified
-            FROM marts.fct_eligibility_decisions AS d
-            JOIN marts.dim_reports AS r USING (report_number)
+            SELECT d.report_number, d.division_code, r.reported_at,
+                   EXISTS (SELECT 1 FROM ops.outbox o
+                           WHERE o.victim_key = d.victim_key AND o.kind = 'initial' AND o.state = 'sent') AS notified
+            FROM intermediate.int_victims__eligibility_evaluated AS d
+            JOIN staging.stg_rms__incidents AS r USING (report_number)
             WHERE d.notice_kind = 'initial' AND d.reported_date >= %s AND d.reported_date < %s
               AND NOT d.reason_not_individual
             ORDER BY d.victim_key

@@ -23,6 +23,8 @@ from sqlalchemy.engine import make_url
 _SESSION_HOME = Path(tempfile.mkdtemp(prefix="vnotify-test-home-"))
 os.environ["VNOTIFY_HOME"] = str(_SESSION_HOME)
 os.environ.pop("VNOTIFY_CONFIG", None)
+# Keyed analyst keys (warehouse.keys) need a secret; the tests' own, so keys are reproducible.
+os.environ["VNOTIFY_KEY_SECRET"] = "vnotify-tests-key-secret-never-used-in-production"
 SERVER_URL = os.environ.get("DATABASE_URL")
 pytest_plugins = ["pii_log_guard"]
 

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from ingest.contract import TABLES
 from ingest.run import ingest_path
 from vnotify.config import AgencyConfig, load_config
+from warehouse import keys
 from warehouse.transform import transform
 
 Row = dict[str, str]
@@ -32,7 +33,7 @@ def config_with(**notices: Any) -> AgencyConfig:
 
 
 def victim_key(report_number: str, person_seq: int) -> str:
-    return hashlib.sha256(f"{report_number}:{person_seq}".encode()).hexdigest()
+    return keys.victim_key(report_number, person_seq)
 
 
 def bucket(config: AgencyConfig, report_number: str) -> float:

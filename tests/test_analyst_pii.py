@@ -23,6 +23,7 @@ import psycopg
 import pytest
 
 from ingest.run import ingest_path
+from warehouse import keys
 from warehouse.transform import transform
 
 ANALYST = "vnotify_analyst"
@@ -159,10 +160,6 @@ def test_the_scanner_catches_planted_pii():
 # The warehouse, as an analyst sees it
 
 
-def _victim_key(report_number: str, person_seq: int) -> str:
-    return hashlib.sha256(f"{report_number}:{person_seq}".encode()).hexdigest()
-
-
 @pytest.fixture
 def built(clean_db_url, small_agency) -> str:
     results = ingest_path(small_agency, "contract-csv", url=clean_db_url)
@@ -175,7 +172,7 @@ def built(clean_db_url, small_agency) -> str:
             conn.execute(
                 "INSERT INTO ops.outbox (victim_key, report_number, kind, channel, state, address, provider_id)"
                 " VALUES (%s, %s, 'initial', 'email', 'sent', 'someone@example.org', 'sg-test-id')",
-                (_victim_key(number, seq), number),
+                (keys.victim_key(number, seq), number),
             )
     result = transform(url=clean_db_url, as_of=AS_OF, quiet=True)
     assert result.success, result.failures

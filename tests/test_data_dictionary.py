@@ -78,7 +78,7 @@ def test_data_tests_appear_beside_their_columns(generated):
         r"^\| `arm` \| text \|[^|]*\| not null, accepted values: `A`, `B` \|$", assignments, re.M
     )
     assert re.search(r"^\| `victim_key` \| text \|[^|]*\| unique, not null \|$", assignments, re.M)
-    assert "**Built from:** [`marts.fct_eligibility_decisions`]" in assignments
+    assert "**Built from:** `intermediate.int_victims__eligibility_evaluated`" in assignments
     assert "`arm_is_salted_report_hash_shared_per_report`" in assignments  # its unit tests
 
 

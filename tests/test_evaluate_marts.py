@@ -27,7 +27,9 @@ def _answer_surveys(url: str, experiment: str) -> dict[str, int]:
     completed = {"A": 0, "B": 0}
     with psycopg.connect(url) as conn:
         assigned = conn.execute(
-            "SELECT victim_key, report_number, arm FROM marts.fct_experiment_assignments ORDER BY victim_key"
+            # The marts carry no report numbers: the system's own tables say which report is whose.
+            "SELECT a.victim_key, e.report_number, a.arm FROM marts.fct_experiment_assignments AS a"
+            " JOIN intermediate.int_victims__eligibility_evaluated AS e USING (victim_key) ORDER BY a.victim_key"
         ).fetchall()
         for index, (victim_key, report_number, arm) in enumerate(assigned):
             token = create_invitation(conn, victim_key, report_number, experiment, arm, "sms", "en", 30)
@@ -124,11 +126,12 @@ def _send_messages_of_each_kind(url: str) -> tuple[int, str | None]:
     (and one reporting party when the agency has any). Returns (victims, reporting party key)."""
     with psycopg.connect(url) as conn:
         victims = conn.execute(
-            "SELECT victim_key, report_number FROM marts.fct_experiment_assignments WHERE arm = 'A' "
-            "ORDER BY victim_key LIMIT 3"
+            "SELECT a.victim_key, e.report_number FROM marts.fct_experiment_assignments AS a"
+            " JOIN intermediate.int_victims__eligibility_evaluated AS e USING (victim_key) WHERE a.arm = 'A'"
+            " ORDER BY a.victim_key LIMIT 3"
         ).fetchall()
         party = conn.execute(
-            "SELECT victim_key, report_number FROM marts.fct_eligibility_decisions "
+            "SELECT victim_key, report_number FROM intermediate.int_victims__eligibility_evaluated "
             "WHERE notice_kind = 'reporting_party' ORDER BY victim_key LIMIT 1"
         ).fetchone()
         # Survey messages name their invitation.

@@ -76,7 +76,7 @@ def test_fbi_xml_samples_land_including_deletes_and_group_b(clean_db_url):
 def _decisions(url: str) -> dict[tuple[str, int], list[str]]:
     with psycopg.connect(url) as conn:
         rows = conn.execute(
-            """SELECT d.report_number, p.person_seq, d.reasons
+            """SELECT p.report_number, p.person_seq, d.reasons
                FROM marts.fct_eligibility_decisions AS d
                JOIN intermediate.int_victims__eligibility_evaluated AS p USING (victim_key)
                WHERE d.notice_kind = 'initial'"""

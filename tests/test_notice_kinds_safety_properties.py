@@ -292,7 +292,7 @@ def test_no_unsafe_reporting_party_is_ever_due(server_admin_url, migrated_templa
                 (r["report_number"], r["victim_key"]): r["reasons"]
                 for r in _query(
                     url,
-                    "SELECT report_number, victim_key, reasons FROM marts.fct_eligibility_decisions"
+                    "SELECT report_number, victim_key, reasons FROM intermediate.int_victims__eligibility_evaluated"
                     " WHERE notice_kind = 'reporting_party'",
                 )
             }

@@ -31,6 +31,7 @@ def client(clean_db_url):
         database_url=clean_db_url,
         twilio_auth_token=TEST_AUTH_TOKEN,
         sendgrid_public_key=test_public_key_b64(),
+        public_base_url=BASE,
     )
     with TestClient(create_app(settings, CONFIG), base_url=BASE) as test_client:
         yield test_client

@@ -102,7 +102,9 @@ def test_a_newer_version_with_a_quarantined_incident_holds_its_victims(clean_db_
     build(clean_db_url, CONFIG, as_of=AS_OF)
     reasons = {
         r["report_number"]: r["reasons"]
-        for r in query(clean_db_url, "SELECT report_number, reasons FROM marts.fct_eligibility_decisions")
+        for r in query(
+            clean_db_url, "SELECT report_number, reasons FROM intermediate.int_victims__eligibility_evaluated"
+        )
     }
     assert "newer_version_quarantined" in reasons["R100"]
     assert reasons["R200"] == []  # the delivery's other report is whole

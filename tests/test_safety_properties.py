@@ -90,7 +90,9 @@ def email_key(raw: str | None) -> str | None:
 
 
 def victim_key(report_number: str, person_seq: int) -> str:
-    return hashlib.sha256(f"{report_number}:{person_seq}".encode()).hexdigest()
+    from warehouse import keys
+
+    return keys.victim_key(report_number, person_seq)
 
 
 def bucket(salt: str, report_number: str) -> float:
@@ -602,7 +604,8 @@ def test_no_unsafe_victim_is_ever_due(server_admin_url, migrated_template, tmp_p
             decided = {
                 (r["report_number"], r["victim_key"]): r["reasons"]
                 for r in _query(
-                    url, "SELECT report_number, victim_key, reasons FROM marts.fct_eligibility_decisions"
+                    url,
+                    "SELECT report_number, victim_key, reasons FROM intermediate.int_victims__eligibility_evaluated",
                 )
             }
         due_counts.append(len(due))
@@ -871,7 +874,8 @@ def test_every_victim_gets_exactly_one_decision(clean_db_url, small_agency, tmp_
 
     decisions = _query(
         clean_db_url,
-        "SELECT victim_key, report_number, is_eligible, reasons FROM marts.fct_eligibility_decisions"
+        "SELECT victim_key, report_number, cardinality(reasons) = 0 AS is_eligible, reasons"
+        " FROM intermediate.int_victims__eligibility_evaluated"
         " WHERE notice_kind = 'initial'",
     )
     keys = [d["victim_key"] for d in decisions]

@@ -22,7 +22,6 @@ unchecked and are marked checked in one statement, which keeps an example to a f
 from __future__ import annotations
 
 import csv
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from ingest.records import Record, StaticSource
 from ingest.run import ingest_path, load_deliveries
 from tests.issue9_support import own_database
 from vnotify.config import load_config
+from warehouse import keys
 from warehouse.transform import transform
 
 AS_OF = "2025-03-20T12:00:00+00:00"
@@ -220,7 +220,7 @@ def _query(url: str, sql: str) -> list[dict[str, Any]]:
 
 def _victim_keys(agency: Agency, prefix: str) -> dict[str, tuple[str, int]]:
     return {
-        hashlib.sha256(f"{prefix}{report}:{seq}".encode()).hexdigest(): (report, seq)
+        keys.victim_key(f"{prefix}{report}", seq): (report, seq)
         for report in agency.reports
         for seq in (1, 2, 3)
     }

@@ -22,6 +22,7 @@ from vnotify.commands import (
     transform_cmd,
 )
 from vnotify.commands.emulate_cmd import emulate
+from vnotify.output import err_console
 
 app = typer.Typer(
     name="vnotify",
@@ -48,5 +49,16 @@ app.command("run")(run_cmd.run)
 app.command("retention")(retention_cmd.retention)
 
 
+def main() -> None:
+    """The `vnotify` script: set-up problems that only the operator can fix end in one clear line."""
+    from warehouse.keys import KeySecretMissing
+
+    try:
+        app()
+    except KeySecretMissing as problem:
+        err_console.print(f"[red]error[/] {problem}")
+        raise SystemExit(2) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 
 from vnotify.config import AgencyConfig, load_config
 from vnotify.paths import REPO_ROOT
+from warehouse import keys
 from warehouse.contacts import normalize_new_contacts
 from warehouse.database import database_url
 
@@ -29,7 +30,8 @@ DBT_DIR = REPO_ROOT / "dbt"
 
 
 def dbt_environment(url: str) -> dict[str, str]:
-    """VNOTIFY_DB_* for dbt's profile; a Unix-socket URL gives its folder as the host."""
+    """VNOTIFY_DB_* for dbt's profile; a Unix-socket URL gives its folder as the host. PGOPTIONS
+    gives dbt's sessions the keyed-key settings (warehouse.keys): never in SQL text or target/."""
     parsed = make_url(url)
     socket = parsed.query.get("host")
     host = parsed.host or (socket[0] if isinstance(socket, tuple) else socket) or "localhost"
@@ -44,6 +46,7 @@ def dbt_environment(url: str) -> dict[str, str]:
         "DBT_PROJECT_DIR": str(DBT_DIR),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DO_NOT_TRACK": "1",
+        "PGOPTIONS": keys.with_session_options(os.environ.get("PGOPTIONS")),
     }
 
 

@@ -22,12 +22,12 @@ log = logging.getLogger("vnotify.web.webhooks")
 
 
 def _signed_url(request: Request) -> str:
-    """The URL the provider signed: our public address when configured, else what we received."""
-    base = request.app.state.settings.public_base_url
-    if not base:
-        return str(request.url)
+    """The URL the provider signed, on our public address (VNOTIFY_PUBLIC_BASE_URL, else the
+    agency's portal_base_url): never the Host header, which any client sets, so a request signed
+    for another host of the same provider account does not check out here."""
+    base = request.app.state.settings.public_base_url or str(request.app.state.config.agency.portal_base_url)
     query = f"?{request.url.query}" if request.url.query else ""
-    return f"{base}{request.url.path}{query}"
+    return f"{base.rstrip('/')}{request.url.path}{query}"
 
 
 def without_nul(text: str) -> str:

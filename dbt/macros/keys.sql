@@ -1,6 +1,12 @@
-{# The analyst-facing key of a victim on a report: a hash, so marts carry no report-and-person pair. #}
+{# The keys analysts see: HMAC-SHA256 under a secret the database never holds (warehouse.keys;
+   the functions come from migration 0013 and need the session settings vnotify's processes set).
+   The victim key is also the join key of the outbox and the survey invitations. #}
 {% macro victim_key(report_number, person_seq) -%}
-    encode(sha256(convert_to({{ report_number }} || ':' || {{ person_seq }}::text, 'UTF8')), 'hex')
+    ops.victim_key({{ report_number }}, {{ person_seq }})
+{%- endmacro %}
+
+{% macro report_key(report_number) -%}
+    ops.report_key({{ report_number }})
 {%- endmacro %}
 
 {# The experiment bucket of a report in [0, 1): the first 32 bits of md5(salt:report_number).

@@ -8,7 +8,7 @@ reports as (
 ),
 
 calls as (
-    select * from {{ ref('stg_rms__cad_calls') }}
+    select *, {{ report_key('report_number') }} as report_key from {{ ref('stg_rms__cad_calls') }}
     where report_number is not null
 ),
 
@@ -18,11 +18,11 @@ divisions as (
 
 followups as (
     -- A call about a report that came in after the report was filed (the first call made it).
-    select reports.report_number, count(*)::int as followup_calls
+    select reports.report_key, count(*)::int as followup_calls
     from calls
-    inner join reports on calls.report_number = reports.report_number
+    inner join reports on calls.report_key = reports.report_key
     where calls.received_at > reports.reported_at + interval '1 hour'
-    group by reports.report_number
+    group by reports.report_key
 )
 
 select
@@ -34,7 +34,7 @@ select
     coalesce(sum(followups.followup_calls), 0)::int as followup_calls,
     round(100.0 * coalesce(sum(followups.followup_calls), 0) / count(*), 4) as followup_calls_per_100_reports
 from reports
-left join followups on reports.report_number = followups.report_number
+left join followups on reports.report_key = followups.report_key
 left join divisions on reports.division_code = divisions.division_code
 where reports.division_code is not null
 group by reports.division_code, reports.reported_month, divisions.go_live_date

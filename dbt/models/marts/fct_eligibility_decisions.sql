@@ -2,10 +2,10 @@
 {{
     config(
         materialized='incremental',
-        unique_key='report_number',
+        unique_key='report_key',
         incremental_strategy='delete+insert',
         on_schema_change='fail',
-        indexes=[{'columns': ['report_number']}],
+        indexes=[{'columns': ['report_key']}],
     )
 }}
 -- One row per victim per report (notice_kind `initial`), and per reporting party who is not a
@@ -19,7 +19,7 @@ evaluated as (
 
 select
     victim_key,
-    report_number,
+    {{ report_key('report_number') }} as report_key,
     notice_kind,
     person_role,
     division_code,

@@ -57,7 +57,7 @@ select
     case when surveys.is_completed then surveys.trust_rating end as trust_rating,
     coalesce(surveys.is_completed and surveys.wrote_free_text, false) as wrote_free_text
 from assignments
-left join reports on assignments.report_number = reports.report_number
+left join reports on assignments.report_key = reports.report_key
 left join offense_codes on reports.primary_offense_code = offense_codes.offense_code
 left join opened on assignments.victim_key = opened.victim_key
 left join invited on assignments.victim_key = invited.victim_key

@@ -12,17 +12,19 @@
 -- window, and never reassigned: --full-refresh leaves this table alone, and the arm is a pure
 -- function of the salt and the report number, so a rebuild gives the same arms. Victims on one
 -- report share an arm. Only victims are randomized: reporting parties follow their report's arm.
+-- Analysts see the arm and the keyed report_key, not the report number or its bucket (an unkeyed
+-- fingerprint of the report number).
 with
 
 decisions as (
-    select * from {{ ref('fct_eligibility_decisions') }}
+    select * from {{ ref('int_victims__eligibility_evaluated') }}
     where notice_kind = 'initial'
 ),
 
 newly_eligible as (
     select decisions.*
     from decisions
-    where decisions.is_eligible
+    where cardinality(decisions.reasons) = 0
       and decisions.reported_date >= '{{ var("experiment_start_date") }}'::date
       {%- if var('experiment_end_date') %}
       and decisions.reported_date <= '{{ var("experiment_end_date") }}'::date
@@ -38,11 +40,10 @@ newly_eligible as (
 
 select
     victim_key,
-    report_number,
+    {{ report_key('report_number') }} as report_key,
     '{{ var("experiment_name") }}'::text as experiment_name,
-    {{ experiment_bucket('report_number') }} as bucket,
     case when {{ experiment_bucket('report_number') }} < {{ var('holdout_share') }} then 'B' else 'A' end as arm,
     division_code,
-    reported_month,
+    date_trunc('month', reported_date)::date as reported_month,
     {{ as_of() }} as assigned_at
 from newly_eligible

@@ -35,7 +35,7 @@ engagement as (
 select
     outbox.outbox_id,
     outbox.victim_key,
-    outbox.report_number,
+    {{ report_key('outbox.report_number') }} as report_key,
     outbox.kind,
     outbox.channel,
     outbox.state,

@@ -14,7 +14,7 @@ responses as (
 select
     invitations.invitation_id,
     invitations.victim_key,
-    invitations.report_number,
+    {{ report_key('invitations.report_number') }} as report_key,
     invitations.experiment_name,
     invitations.arm,
     invitations.channel,

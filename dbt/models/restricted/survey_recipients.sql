@@ -58,7 +58,7 @@ chosen as (
 
 select
     assignments.victim_key,
-    assignments.report_number,
+    evaluated.report_number,
     assignments.experiment_name,
     assignments.arm,
     evaluated.reported_date,
