@@ -47,8 +47,10 @@ from expectations import (
 from ingest.contract import (
     BLANK,
     CONTRACT_VERSION,
+    EARLIEST_TIMESTAMP,
     FALSE_VALUES,
     PATTERNS,
+    RANGE_CHECKED,
     TRUE_VALUES,
     Column,
     known_offense_codes,
@@ -57,14 +59,6 @@ from ingest.contract import (
 from ingest.records import CONTRACT_TABLES
 from ingest.validation import BATCH_KEYS
 
-EARLIEST_TIMESTAMP = "1990-01-01T00:00:00+00:00"
-# Date-times checked against [EARLIEST_TIMESTAMP, now + 1 day]. occurred_at is left out: a
-# cold case reported today may have occurred before 1990.
-RANGE_CHECKED = {
-    "incidents": ("reported_at", "updated_at"),
-    "persons": ("consent_at",),
-    "cad_calls": ("received_at",),
-}
 # A NIBRS delete carries only these; other required incident columns apply to live rows only.
 DELETE_COLUMNS = ("report_number", "updated_at")
 PARSERS = {"datetime": ("ops.is_timestamp", "timestamptz"), "date": ("ops.is_date", "date")}

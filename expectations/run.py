@@ -32,6 +32,7 @@ from expectations import (
     checkpoint_name,
     open_context,
 )
+from ingest.contract import FUTURE_TOLERANCE
 from ingest.records import CONTRACT_TABLES
 from warehouse.database import database_url, libpq_url, sqlalchemy_url
 
@@ -41,8 +42,6 @@ if TYPE_CHECKING:
     from great_expectations.data_context import FileDataContext
 
 # Formats whose source has no officer names at all (ingest adapters' `unavailable_columns`).
-# Reports dated up to a day ahead are tolerated: naive times are read in the server's zone.
-FUTURE_TOLERANCE = dt.timedelta(days=1)
 
 # GX contexts and their engines are not thread-safe; one validation runs at a time.
 _LOCK = threading.Lock()

@@ -22,6 +22,18 @@ from typing import Literal
 
 CONTRACT_VERSION = 1
 
+# Date-times that must lie between EARLIEST_TIMESTAMP and the load time + FUTURE_TOLERANCE (the
+# day absorbs naive times read in the server's zone). A row outside is quarantined by the loader
+# and counted again by the batch's expectations. occurred_at is left out: a cold case reported
+# today may have occurred before 1990.
+RANGE_CHECKED = {
+    "incidents": ("reported_at", "updated_at"),
+    "persons": ("consent_at",),
+    "cad_calls": ("received_at",),
+}
+EARLIEST_TIMESTAMP = "1990-01-01T00:00:00+00:00"
+FUTURE_TOLERANCE = dt.timedelta(days=1)
+
 Kind = Literal[
     "text",
     "datetime",

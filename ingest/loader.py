@@ -14,6 +14,7 @@ records a rejected batch with the reason.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import time
@@ -25,10 +26,15 @@ from typing import Literal
 import psycopg
 from psycopg import sql
 
-from ingest.contract import table_spec
+from ingest.contract import EARLIEST_TIMESTAMP, FUTURE_TOLERANCE, table_spec
 from ingest.csv_guard import copied_rows_match_lines
 from ingest.records import CONTRACT_TABLES, FileRejected, Record, Source
-from ingest.validation import quarantine_duplicates_sql, quarantine_invalid_sql, trimmed
+from ingest.validation import (
+    quarantine_duplicates_sql,
+    quarantine_invalid_sql,
+    quarantine_out_of_range_sql,
+    trimmed,
+)
 
 INGEST_LOCK = 0x766E_6F74  # "vnot": one batch lands at a time (row numbers, supersede order)
 CHUNK_ROWS = 5_000
@@ -185,11 +191,14 @@ def _load(conn: psycopg.Connection, source: Source, result: BatchResult, time_zo
     if not copied:
         _copy_records(conn, batch_id, source.records(), counts)
 
-    params = {"batch_id": batch_id}
+    now = dt.datetime.now(dt.UTC)
+    params = {"batch_id": batch_id, "earliest": EARLIEST_TIMESTAMP, "latest": now + FUTURE_TOLERANCE}
     for table in CONTRACT_TABLES:
         if counts[table].read == 0:
             continue
         invalid = conn.execute(quarantine_invalid_sql(table, source.unavailable_columns), params).rowcount
+        if out_of_range := quarantine_out_of_range_sql(table):
+            invalid += conn.execute(out_of_range, params).rowcount
         duplicates = conn.execute(quarantine_duplicates_sql(table), params).rowcount
         counts[table].quarantined += invalid + duplicates
     _verify_accounting(conn, batch_id, counts)

@@ -15,6 +15,7 @@ from ingest.contract import (
     DATETIME_SHAPES,
     FALSE_VALUES,
     PATTERNS,
+    RANGE_CHECKED,
     TRUE_VALUES,
     Column,
     known_offense_codes,
@@ -265,5 +266,41 @@ def quarantine_duplicates_sql(table: str) -> str:
         SELECT batch_id, {_literal(table)}, row_number, {_literal(columns[0])},
                'duplicate of row ' || first_row || ' ({" + ".join(columns)})',
                to_jsonb(bad) - 'batch_id' - 'row_number' - 'first_row'
+        FROM bad
+    """
+
+
+def quarantine_out_of_range_sql(table: str) -> str:
+    """Move the batch's rows whose checked date-times (RANGE_CHECKED) lie before %(earliest)s or
+    after %(latest)s to quarantine: one impossible date is one bad row, never a failed batch.
+    Runs after the shape checks, so every present value parses."""
+    columns = RANGE_CHECKED.get(table, ())
+    if not columns:
+        return ""
+    out = [
+        (
+            column,
+            f"({_present(column)} AND NOT {trimmed(column)}::timestamptz"
+            f" BETWEEN %(earliest)s::timestamptz AND %(latest)s::timestamptz)",
+        )
+        for column in columns
+    ]
+    any_bad = " OR ".join(bad for _, bad in out)
+    first_column = ", ".join(f"CASE WHEN {bad} THEN {_literal(column)} END" for column, bad in out)
+    reasons = ", ".join(
+        f"CASE WHEN {bad} THEN {_literal(column + ' is before 1990 or more than a day in the future')} END"
+        for column, bad in out
+    )
+    return f"""
+        WITH bad AS (
+          DELETE FROM raw.{table} AS r
+          WHERE r.batch_id = %(batch_id)s AND ({any_bad})
+          RETURNING r.*
+        )
+        INSERT INTO ops.quarantine (batch_id, table_name, row_number, column_name, reason, raw_row)
+        SELECT batch_id, {_literal(table)}, row_number,
+               coalesce({first_column}),
+               concat_ws('; ', {reasons}),
+               to_jsonb(bad) - 'batch_id' - 'row_number'
         FROM bad
     """

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import psycopg
 
 from notifications import opt_outs, outbox, surveys
-from notifications.events import insert_event
+from notifications.events import adopt_early_events, insert_event
 from notifications.message import (
     SURVEY_KINDS,
     Notification,
@@ -454,6 +454,7 @@ class Dispatcher:
         """Settle `unknown` rows by looking at what the provider has, never by resending blindly."""
         settled = 0
         with conn.transaction():
+            adopt_early_events(conn)
             rows = outbox.due_unknown(conn, self.settings.batch_size)
             for row in rows:
                 verdict = self._reconcile_row(conn, row, sms)

@@ -92,6 +92,27 @@ def record_twilio_status(
     return True
 
 
+def adopt_early_events(conn: psycopg.Connection, outbox_ids: list[int] | None = None) -> int:
+    """Tie Twilio status callbacks that arrived before their message's id was recorded (Twilio
+    may call back before the send call returns) to their outbox row, and apply them in the order
+    they came. With `outbox_ids`, only those rows' events (just marked sent); without, every
+    such event whose id is now known: the dispatcher's sweep, for a callback committed while
+    the id was being recorded. Returns how many were adopted."""
+    rows = conn.execute(
+        """
+        UPDATE ops.events AS e SET outbox_id = o.outbox_id
+        FROM ops.outbox AS o
+        WHERE e.outbox_id IS NULL AND e.source = 'twilio' AND e.provider_id = o.provider_id
+          AND (%(ids)s::bigint[] IS NULL OR o.outbox_id = ANY(%(ids)s::bigint[]))
+        RETURNING e.outbox_id, e.event, e.occurred_at, e.event_id
+        """,
+        {"ids": outbox_ids},
+    ).fetchall()
+    for outbox_id, status, at, _ in sorted(rows, key=lambda row: (row[2], row[3])):
+        _advance_delivery(conn, outbox_id, status, TWILIO_STATUS_RANK, at)
+    return len(rows)
+
+
 def _notification_id(event: dict) -> int | None:
     value = event.get("notification_id")
     try:

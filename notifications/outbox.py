@@ -182,8 +182,9 @@ def record_opt_out(conn: psycopg.Connection, channel: str, address: str, source:
 
 
 def mark_sent(conn: psycopg.Connection, outbox_id: int, provider_id: str, worker: str | None = None) -> bool:
-    """Record the provider's id. False when the row was no longer ours (lease lost)."""
-    return (
+    """Record the provider's id, and apply any delivery callback that came before it. False
+    when the row was no longer ours (lease lost)."""
+    marked = (
         conn.execute(
             """
             UPDATE ops.outbox
@@ -196,11 +197,14 @@ def mark_sent(conn: psycopg.Connection, outbox_id: int, provider_id: str, worker
         ).rowcount
         == 1
     )
+    if marked:
+        _adopt_early_events(conn, [outbox_id])
+    return marked
 
 
 def mark_sent_many(conn: psycopg.Connection, sent: list[tuple[int, str]], worker: str) -> int:
     """`mark_sent` for several rows of one worker in one statement."""
-    return conn.execute(
+    marked = conn.execute(
         """
         UPDATE ops.outbox AS o
         SET state = 'sent', provider_id = v.provider_id, sent_at = now(), lease_until = NULL,
@@ -210,6 +214,15 @@ def mark_sent_many(conn: psycopg.Connection, sent: list[tuple[int, str]], worker
         """,
         ([outbox_id for outbox_id, _ in sent], [provider_id for _, provider_id in sent], worker),
     ).rowcount
+    _adopt_early_events(conn, [outbox_id for outbox_id, _ in sent])
+    return marked
+
+
+def _adopt_early_events(conn: psycopg.Connection, outbox_ids: list[int]) -> None:
+    # notifications.events builds on this module; imported here to keep that direction.
+    from notifications.events import adopt_early_events
+
+    adopt_early_events(conn, outbox_ids)
 
 
 def mark_failed(conn: psycopg.Connection, outbox_id: int, reason: str, code: str | None = None) -> None:

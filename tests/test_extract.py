@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-from pathlib import Path
 
 import psycopg
 import pytest
 
-from ingest.run import drain_drop_folder, extract_sql
+from ingest.rms_extract import extract_sql
+from ingest.run import drain_drop_folder
 from vnotify.config import SqlExtract, load_config
 
 INCIDENT_COLUMNS = (
@@ -53,7 +53,8 @@ def test_drop_folder_is_drained_into_loaded_and_rejected(clean_db_url, small_age
 
 @pytest.fixture
 def rms(tmp_path, monkeypatch) -> sqlite3.Connection:
-    """An agency RMS database (SQLite through SQLAlchemy) with its own column names."""
+    """An agency RMS database (SQLite through SQLAlchemy) with its own column names, storing
+    agency-local times without a zone (so its queries compare with `:watermark_local`)."""
     path = tmp_path / "rms.sqlite"
     conn = sqlite3.connect(path)
     conn.executescript(
@@ -71,12 +72,12 @@ EXTRACT = SqlExtract(
     queries={
         "incidents": (
             "SELECT case_no AS report_number, filed AS reported_at, district AS division, officer AS officer_name,"
-            " status AS case_status, modified AS updated_at FROM reports WHERE datetime(modified) > datetime(:watermark)"
+            " status AS case_status, modified AS updated_at FROM reports WHERE datetime(modified) > datetime(:watermark_local)"
         ),
         "persons": (
             "SELECT v.case_no AS report_number, v.seq AS person_seq, 'victim' AS role, 'individual' AS victim_type,"
             " v.first AS first_name, v.last AS last_name, v.cell AS phone FROM victims v"
-            " JOIN reports r ON r.case_no = v.case_no WHERE datetime(r.modified) > datetime(:watermark)"
+            " JOIN reports r ON r.case_no = v.case_no WHERE datetime(r.modified) > datetime(:watermark_local)"
         ),
     },
 )
@@ -94,20 +95,21 @@ def test_sql_extract_reads_only_what_changed_since_the_watermark(clean_db_url, r
     rms.commit()
     config = load_config()
 
-    first = extract_sql(EXTRACT, config=config, url=clean_db_url, out=tmp_path / "run1")
-    assert {r.tables["incidents"].staged for r in first if "incidents" in r.tables} == {2}
+    first = extract_sql(EXTRACT, config=config, url=clean_db_url)
+    assert {r.tables["incidents"].staged for r in first.results if "incidents" in r.tables} == {2}
 
     rms.execute(
         "UPDATE reports SET status = 'cleared_arrest', modified = '2025-03-02T09:00:00' WHERE case_no = 'A-2'"
     )
     rms.commit()
-    second = extract_sql(EXTRACT, config=config, url=clean_db_url, out=tmp_path / "run2")
-    incidents = next(r for r in second if "incidents" in r.tables)
+    second = extract_sql(EXTRACT, config=config, url=clean_db_url)
+    incidents = next(r for r in second.results if "incidents" in r.tables)
     assert incidents.tables["incidents"].read == 1  # only A-2 changed
     assert incidents.reports_superseded == 1
 
-    third = extract_sql(EXTRACT, config=config, url=clean_db_url, out=tmp_path / "run3")
-    assert all(r.rows_read == 0 for r in third)  # nothing new
+    third = extract_sql(EXTRACT, config=config, url=clean_db_url)
+    # The overlap reads A-2 again, and drops it: it is already loaded.
+    assert third.outcome == "nothing_new" and third.results == [] and third.rows_already_loaded == 1
     with psycopg.connect(clean_db_url) as conn:
         (watermark,) = conn.execute(
             "SELECT watermark FROM ops.extract_watermarks WHERE source_name = 'test-rms'"
@@ -124,4 +126,4 @@ def test_sql_extract_reads_only_what_changed_since_the_watermark(clean_db_url, r
 def test_sql_extract_needs_the_url_in_the_environment(clean_db_url, monkeypatch):
     monkeypatch.delenv("RMS_DATABASE_URL", raising=False)
     with pytest.raises(RuntimeError, match="RMS_DATABASE_URL"):
-        extract_sql(EXTRACT, config=load_config(), url=clean_db_url, out=Path("/nonexistent"))
+        extract_sql(EXTRACT, config=load_config(), url=clean_db_url)

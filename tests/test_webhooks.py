@@ -119,6 +119,33 @@ def test_twilio_statuses_are_stored_once_and_never_move_backwards(client, clean_
     assert scalar(clean_db_url, "SELECT count(*) FROM ops.events WHERE provider_id = 'SMabc'") == 2
 
 
+def test_a_status_callback_that_comes_before_the_provider_id_is_recorded_is_applied(client, clean_db_url):
+    """Twilio may call back before the send call returns: the callback is stored with no outbox
+    row, and applied when the dispatcher records the id (or by its sweep, when the two commit
+    at the same moment)."""
+    from notifications import outbox
+    from notifications.events import adopt_early_events
+
+    first, second = queue(clean_db_url, 2, "sms")
+    for sid, status in (("SMearly1", "sent"), ("SMearly1", "delivered"), ("SMearly2", "undelivered")):
+        response = twilio_post(
+            client, "/webhooks/twilio/status", {"MessageSid": sid, "MessageStatus": status}
+        )
+        assert response.status_code == 204
+    assert scalar(clean_db_url, "SELECT count(*) FROM ops.events WHERE outbox_id IS NULL") == 3
+    with psycopg.connect(clean_db_url) as conn:
+        conn.execute("UPDATE ops.outbox SET state = 'unknown' WHERE outbox_id IN (%s, %s)", (first, second))
+        assert outbox.mark_sent(conn, first, "SMearly1")
+        # The second id is recorded as a racing callback commits: only the sweep sees it.
+        conn.execute(
+            "UPDATE ops.outbox SET state = 'sent', provider_id = 'SMearly2' WHERE outbox_id = %s", (second,)
+        )
+        assert adopt_early_events(conn) == 1
+    statuses = {row["outbox_id"]: row["delivery_status"] for row in outbox_rows(clean_db_url)}
+    assert statuses == {first: "delivered", second: "undelivered"}
+    assert scalar(clean_db_url, "SELECT count(*) FROM ops.events WHERE outbox_id IS NULL") == 0
+
+
 def test_sendgrid_events_settle_unknown_sends_and_suppress_bounces(client, clean_db_url):
     [outbox_id] = queue(clean_db_url, 1, "email")
     with psycopg.connect(clean_db_url) as conn:

@@ -9,6 +9,7 @@ from vnotify.commands import (
     db_cmd,
     demo_cmd,
     evaluate_cmd,
+    extract_cmd,
     ingest_cmd,
     mapping_cmd,
     quarantine_cmd,
@@ -37,6 +38,7 @@ app.add_typer(simulate_cmd.app, name="simulate")
 app.add_typer(surveys_cmd.app, name="surveys")
 app.add_typer(mapping_cmd.app, name="mapping")
 app.add_typer(quarantine_cmd.app, name="quarantine")
+app.add_typer(extract_cmd.app, name="extract")
 app.add_typer(replies_cmd.app, name="replies")
 app.command("ingest")(ingest_cmd.ingest)
 app.command("transform")(transform_cmd.transform)

@@ -245,12 +245,36 @@ class Evaluation(_Strict):
 
 class SqlExtract(_Strict):
     """Queries against the agency's RMS database; each selects contract columns and may use
-    the `:watermark` parameter: a datetime, the newest incidents.updated_at already read, in
-    agency time. Compare it with a typed column (or normalise text columns in the query)."""
+    `:watermark`: the newest incidents.updated_at already read, less `overlap_minutes`, as a
+    timezone-aware time (compare it with a timestamptz column). For a column that stores local
+    times without a zone use `:watermark_local` (naive, agency time), or `:watermark_utc`
+    (naive, UTC). Rows read twice are loaded once (docs/ingest.md)."""
 
     name: str = Field(default="rms", pattern=r"^[a-z0-9][a-z0-9_-]*$")
     url_env: str = Field(default="RMS_DATABASE_URL", pattern=r"^[A-Z][A-Z0-9_]*$")
     queries: dict[Literal["incidents", "offenses", "persons", "cad_calls"], str] = Field(min_length=1)
+    # Read again what changed this long before the watermark: the RMS may commit a row late,
+    # with an updated_at earlier than the newest one already read.
+    overlap_minutes: int = Field(default=10, ge=0, le=24 * 60)
+    # Copies of what each run read (victims' details): off unless the agency needs them. When
+    # on, written owner-only under audit_folder (an absolute path outside the checkout), only
+    # for runs that read something new, and removed by retention with everything else.
+    audit_copies: bool = False
+    audit_folder: Path | None = None
+    # `vnotify extract status` and the alerts call an export stale after this long without one.
+    stale_after_hours: float = Field(default=24, gt=0)
+
+    @model_validator(mode="after")
+    def _audit_folder_outside_the_checkout(self) -> SqlExtract:
+        if not self.audit_copies:
+            return self
+        if self.audit_folder is None or not self.audit_folder.is_absolute():
+            raise ValueError("audit_copies needs audit_folder: an absolute path outside the checkout")
+        from vnotify.paths import REPO_ROOT
+
+        if self.audit_folder.resolve().is_relative_to(REPO_ROOT):
+            raise ValueError(f"audit_folder must lie outside the checkout ({REPO_ROOT})")
+        return self
 
     @field_validator("queries")
     @classmethod

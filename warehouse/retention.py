@@ -26,6 +26,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from ingest.audit_copies import expired_audit_copies, remove_audit_copies
 from ingest.contract import CAD_CALLS, INCIDENTS, OFFENSES, PERSONS
 from vnotify.config import AgencyConfig, load_config
 from warehouse.database import database_url
@@ -63,6 +64,9 @@ QUARANTINE_KEPT_KEYS = tuple(
 )
 # What an outbox payload keeps: which person, offense and division it was about, and the arm.
 PAYLOAD_KEPT_KEYS = ("person_seq", "offense_code", "division_code", "arm")
+
+# Counted in RetentionResult.rows beside the tables: folders of extract audit copies removed.
+AUDIT_COPIES = "extract audit copies"
 
 # Put where a victim's words or number were, when the column cannot be empty.
 REMOVED = "[removed]"
@@ -129,6 +133,9 @@ def apply_retention(
             rows[table] = rows.get(table, 0) + conn.execute(statement, params).rowcount
         if dry_run:
             raise psycopg.Rollback()  # the temporary table goes with it
+    # Files an RMS extract kept (off by default) go with the rows they copied.
+    copies = expired_audit_copies(config.extract.sql, cutoff)
+    rows[AUDIT_COPIES] = len(copies) if dry_run else remove_audit_copies(copies)
     return RetentionResult(cutoff, days, dry_run, expired, rows)
 
 
