@@ -12,8 +12,14 @@ from zoneinfo import ZoneInfo
 UTC = dt.UTC
 
 
+# `send_window.end: "24:00"`: the window runs to midnight, the end of its day.
+END_OF_DAY = dt.time.max
+
+
 def _local(day: dt.date, at: dt.time, zone: ZoneInfo) -> dt.datetime:
     """The instant a local wall-clock time occurs (for a time skipped by DST, the instant just after)."""
+    if at == END_OF_DAY:
+        return _local(day + dt.timedelta(days=1), dt.time(0, 0), zone)
     naive = dt.datetime.combine(day, at)
     aware = naive.replace(tzinfo=zone)
     # A wall time inside a spring-forward gap does not round-trip; step to the first valid minute.

@@ -36,7 +36,7 @@ def test_a_bad_batch_fails_the_run_after_everyone_else_was_notified(
     config.write_text(
         SAMPLE_CONFIG.read_text()
         .replace('start: "08:00"', 'start: "00:00"')
-        .replace('end: "20:00"', 'end: "23:59"')
+        .replace('end: "20:00"', 'end: "24:00"')
         .replace("drop_folder: ../.vnotify/incoming", f"drop_folder: {drop}")
     )
     monkeypatch.setenv("VNOTIFY_CONFIG", str(config))

@@ -128,10 +128,10 @@ def _agency_config(tmp_path: Path, drop: Path) -> Path:
     text = (
         SAMPLE_CONFIG.read_text()
         .replace('start: "08:00"', 'start: "00:00"')
-        .replace('end: "20:00"', 'end: "23:59"')
+        .replace('end: "20:00"', 'end: "24:00"')
         .replace("drop_folder: ../.vnotify/incoming", f"drop_folder: {drop}")
     )
-    assert f"drop_folder: {drop}" in text and 'end: "23:59"' in text
+    assert f"drop_folder: {drop}" in text and 'end: "24:00"' in text
     path = tmp_path / "agency.yaml"
     path.write_text(text)
     return path

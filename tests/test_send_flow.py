@@ -25,7 +25,7 @@ def all_day_config(tmp_path, monkeypatch):
     text = (
         SAMPLE_CONFIG.read_text()
         .replace('start: "08:00"', 'start: "00:00"')
-        .replace('end: "20:00"', 'end: "23:59"')
+        .replace('end: "20:00"', 'end: "24:00"')
     )
     path = tmp_path / "agency.yaml"
     path.write_text(text)

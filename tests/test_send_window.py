@@ -58,3 +58,17 @@ def test_a_window_opening_inside_a_spring_forward_gap_opens_just_after_it():
     zone = ZoneInfo("America/New_York")
     opening = next_opening(dt.datetime(2025, 3, 9, 5, 0, tzinfo=UTC), dt.time(2, 30), dt.time(20, 0), zone)
     assert opening.astimezone(zone).replace(tzinfo=None) == dt.datetime(2025, 3, 9, 3, 0)
+
+
+@given(now=instants, zone=st.sampled_from([DENVER, PHOENIX, ZoneInfo("Asia/Kolkata")]))
+def test_a_window_to_24_00_is_open_every_minute_of_the_day(now, zone):
+    """`end: "24:00"` (the tests' all-day window) leaves no minute before midnight shut."""
+    from notifications.window import closes_at
+    from vnotify.config import SendWindow
+
+    window = SendWindow.model_validate({"start": "00:00", "end": "24:00"})
+    assert is_open(now, window.start, window.end, zone)
+    local = now.astimezone(zone)
+    assert closes_at(now, window.start, window.end, zone).astimezone(zone).time() == dt.time(0, 0)
+    assert closes_at(now, window.start, window.end, zone) > now
+    assert is_open(local.replace(hour=23, minute=59, second=30), window.start, window.end, zone)

@@ -99,8 +99,15 @@ class Division(_Strict):
 
 
 class SendWindow(_Strict):
+    """Local times between which messages may go out: [start, end). `end: "24:00"` is midnight."""
+
     start: dt.time = dt.time(8, 0)
     end: dt.time = dt.time(20, 0)
+
+    @field_validator("end", mode="before")
+    @classmethod
+    def _midnight(cls, value):
+        return dt.time.max if str(value).strip() in ("24:00", "24:00:00") else value
 
     @model_validator(mode="after")
     def _ordered(self) -> SendWindow:
