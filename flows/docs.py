@@ -27,7 +27,7 @@ def data_docs(folder: Path) -> str:
     return str(build_data_docs(folder))
 
 
-@flow(name="docs")
+@flow(name="docs", timeout_seconds=1800)
 def docs(out_dir: str | None = None) -> dict:
     folder = docs_dir(out_dir)
     written = {"dbt": dbt_docs(folder / "dbt"), "gx": data_docs(folder / "gx")}

@@ -13,7 +13,7 @@ from vnotify.paths import project_home
 from warehouse.database import database_url
 
 
-@flow(name="evaluate")
+@flow(name="evaluate", timeout_seconds=3600)
 def evaluate(out_dir: str | None = None, with_pdf: bool = True) -> dict:
     config = load_config()
     folder = Path(out_dir) if out_dir else project_home() / "evaluation" / dt.date.today().isoformat()

@@ -16,7 +16,7 @@ from flows.send import send
 from flows.transform import transform
 
 
-@flow(name="notify")
+@flow(name="notify", timeout_seconds=1800)
 def notify(as_of: str | None = None, limit: int | None = None, workers: int = 2) -> dict:
     """`as_of` (ISO time) decides eligibility as of then instead of now: backfills and tests."""
     failed: ExpectationsFailed | None = None

@@ -9,7 +9,7 @@ from warehouse.database import database_url
 from warehouse.retention import apply_retention
 
 
-@flow(name="retention")
+@flow(name="retention", timeout_seconds=3600)
 def retention(dry_run: bool = False) -> dict:
     result = apply_retention(database_url(), load_config(), dry_run=dry_run).as_dict()
     # Counts only: nothing here names a person.

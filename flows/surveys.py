@@ -10,7 +10,7 @@ from vnotify.config import load_config
 from warehouse.database import database_url
 
 
-@flow(name="surveys")
+@flow(name="surveys", timeout_seconds=1800)
 def surveys(limit: int | None = None, workers: int = 2) -> dict:
     result = send_surveys(database_url(), load_config(), limit=limit, workers=workers).as_dict()
     get_run_logger().info(

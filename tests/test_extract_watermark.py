@@ -159,11 +159,8 @@ def test_a_held_run_keeps_its_watermark_and_the_fix_is_picked_up(clean_db_url, r
 
     # The command line says so, and exits non-zero (a scheduled run ends Failed the same way).
     agency = tmp_path / "agency.yaml"
-    agency.write_text(
-        SAMPLE_CONFIG.read_text()
-        + "\n  sql:\n    queries:\n"
-        + f'      incidents: "{INCIDENTS}"\n      persons: "{PERSONS}"\n'
-    )
+    sql = f'extract:\n  sql:\n    queries:\n      incidents: "{INCIDENTS}"\n      persons: "{PERSONS}"\n'
+    agency.write_text(SAMPLE_CONFIG.read_text().replace("extract:\n", sql, 1))
     monkeypatch.setenv("VNOTIFY_CONFIG", str(agency))
     monkeypatch.setenv("DATABASE_URL", clean_db_url)
     again = CliRunner().invoke(app, ["extract", "run"])

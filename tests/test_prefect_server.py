@@ -1,6 +1,9 @@
 """The deployments on a real Prefect server: `prefect server start`, the process work pool,
 `prefect deploy --all` from the repository, a `prefect worker start --pool vnotify`, and the
 `notify` deployment run by that worker against this test's database and the provider emulators.
+A second test kills the worker mid-run: the zombie automation marks the run Crashed, a run asked
+for meanwhile waits for the slot instead of being cancelled and then completes, and the `watch`
+deployment e-mails the data engineers about the crash.
 
 The small agency's exports are dropped where the agency configuration's extract looks; the run
 lands and validates them, transforms them and sends what is due through the official SDKs. A
@@ -9,6 +12,7 @@ of any deployment interferes; the schedules themselves are checked as the server
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import signal
@@ -222,3 +226,152 @@ def test_the_notify_deployment_runs_on_a_real_server_and_worker(clean_db_url, sm
                 api, "POST", "/flow_runs/filter", json={"deployments": {"id": {"any_": [notify["id"]]}}}
             ).json()
             assert sorted(r["id"] for r in runs) == sorted([run["id"], again["id"]])
+
+
+def _events(api: str, name: str, resource_id: str) -> list[dict]:
+    since = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat()
+    body = {
+        "filter": {"event": {"name": [name]}, "resource": {"id": [resource_id]}, "occurred": {"since": since}}
+    }
+    return _api(api, "POST", "/events/filter", json=body).json()["events"]
+
+
+def _wait_for(what: str, check, timeout: float, log: Path):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(1)
+    raise AssertionError(f"{what} not within {timeout} s:\n{log.read_text()[-4000:]}")
+
+
+def test_a_killed_worker_does_not_wedge_the_schedule_and_someone_hears_of_it(
+    clean_db_url, small_agency, tmp_path
+):
+    import psutil
+
+    drop = tmp_path / "incoming"
+    shutil.copytree(small_agency, drop)
+    config = _agency_config(tmp_path, drop)
+    assert "alert_emails: [data-engineering@example.gov]" in config.read_text()  # the sample's contact
+    port = _free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    prefect_env = {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "PREFECT_API_URL": api,
+        "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{tmp_path / 'prefect.db'}",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_UI_ENABLED": "false",
+        "PREFECT_CLI_PROMPT": "false",
+        "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
+    }
+    worker_env = {
+        **prefect_env,
+        "DATABASE_URL": clean_db_url,
+        "VNOTIFY_CONFIG": str(config),
+        "VNOTIFY_REPO": str(REPO_ROOT),
+        "TWILIO_ACCOUNT_SID": TEST_ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN,
+        "SENDGRID_API_KEY": TEST_SENDGRID_API_KEY,
+        "VNOTIFY_PUBLIC_BASE_URL": "http://127.0.0.1:9",
+        "PREFECT_WORKER_QUERY_SECONDS": "1",
+    }
+    server_log = tmp_path / "server.log"
+    first_log, second_log = tmp_path / "worker-1.log", tmp_path / "worker-2.log"
+    server_args = [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    worker_args = [PREFECT, "--no-prompt", "worker", "start", "--pool", "vnotify", "--type", "process"]
+    worker_args += ["--install-policy", "never"]
+    with _running(server_args, prefect_env, server_log) as server, run_in_thread() as emulator:
+        worker_env |= {"TWILIO_API_BASE_URL": emulator.base_url, "SENDGRID_API_HOST": emulator.base_url}
+        _wait_healthy(api, server, server_log)
+        _prefect(prefect_env, "work-pool", "create", "vnotify", "--type", "process")
+        _prefect(prefect_env, "deploy", "--all", timeout=150)
+        # What `vnotify ops prefect-setup` creates, with a shorter silence for the test.
+        setup = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import datetime as d; from monitoring.prefect_setup import ensure_zombie_automation as e;"
+                " print(e(d.timedelta(seconds=45)))",
+            ],
+            env=prefect_env,
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert setup.returncode == 0, setup.stderr[-2000:]
+        deployments = {d["name"]: d for d in _api(api, "POST", "/deployments/filter", json={}).json()}
+        notify = deployments["notify"]
+        assert notify["concurrency_options"]["collision_strategy"] == "ENQUEUE"
+
+        crashed_id = _api(
+            api,
+            "POST",
+            f"/deployments/{notify['id']}/create_flow_run",
+            json={"parameters": {"as_of": BUILT_AS_OF}},
+        ).json()["id"]
+        with _running(worker_args, worker_env, first_log) as first_worker:
+            _wait_for(
+                "a heartbeat of the first run",
+                lambda: _events(api, "prefect.flow-run.heartbeat", f"prefect.flow-run.{crashed_id}"),
+                150,
+                first_log,
+            )
+            # kill -9 of the worker and the run it started, mid-run.
+            processes = [
+                psutil.Process(first_worker.pid),
+                *psutil.Process(first_worker.pid).children(recursive=True),
+            ]
+            for process in processes:
+                process.kill()
+        assert _api(api, "GET", f"/flow_runs/{crashed_id}").json()["state"]["type"] == "RUNNING"
+
+        # Asked for while the dead run holds the slot: it waits, it is not cancelled.
+        waiting_id = _api(
+            api,
+            "POST",
+            f"/deployments/{notify['id']}/create_flow_run",
+            json={"parameters": {"as_of": BUILT_AS_OF}},
+        ).json()["id"]
+        with _running(worker_args, worker_env, second_log):
+            crashed = _wait_for(
+                "the dead run marked Crashed",
+                lambda: (
+                    (r := _api(api, "GET", f"/flow_runs/{crashed_id}").json())["state"]["type"] == "CRASHED"
+                    and r
+                ),
+                240,
+                second_log,
+            )
+            assert "heartbeat" in crashed["state"]["message"]
+            waited = _wait_for(
+                "the waiting run to finish",
+                lambda: (
+                    (r := _api(api, "GET", f"/flow_runs/{waiting_id}").json())["state"]["type"] in TERMINAL
+                    and r
+                ),
+                240,
+                second_log,
+            )
+            assert waited["state"]["type"] == "COMPLETED", second_log.read_text()[-4000:]
+            states = [
+                s["type"]
+                for s in _api(api, "GET", "/flow_run_states/", params={"flow_run_id": waiting_id}).json()
+            ]
+            assert "CANCELLED" not in states
+
+            watch = _run_deployment(api, deployments["watch"]["id"], {}, second_log, timeout=150)
+        assert watch["state"]["type"] == "COMPLETED", second_log.read_text()[-4000:]
+        alerts = [
+            m
+            for m in emulator.store.sendgrid_messages
+            if m.personalizations[0].get("custom_args", {}).get("kind") == "staff_alert"
+        ]
+        assert [m.personalizations[0]["to"][0]["email"] for m in alerts] == ["data-engineering@example.gov"]
+        text = next(c["value"] for c in alerts[0].content if c["type"] == "text/plain")
+        assert f"({crashed_id}) ended Crashed" in text

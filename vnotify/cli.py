@@ -12,6 +12,7 @@ from vnotify.commands import (
     extract_cmd,
     ingest_cmd,
     mapping_cmd,
+    ops_cmd,
     quarantine_cmd,
     replies_cmd,
     retention_cmd,
@@ -39,6 +40,7 @@ app.add_typer(surveys_cmd.app, name="surveys")
 app.add_typer(mapping_cmd.app, name="mapping")
 app.add_typer(quarantine_cmd.app, name="quarantine")
 app.add_typer(extract_cmd.app, name="extract")
+app.add_typer(ops_cmd.app, name="ops")
 app.add_typer(replies_cmd.app, name="replies")
 app.command("ingest")(ingest_cmd.ingest)
 app.command("transform")(transform_cmd.transform)

@@ -268,8 +268,6 @@ class SqlExtract(_Strict):
     # for runs that read something new, and removed by retention with everything else.
     audit_copies: bool = False
     audit_folder: Path | None = None
-    # `vnotify extract status` and the alerts call an export stale after this long without one.
-    stale_after_hours: float = Field(default=24, gt=0)
 
     @model_validator(mode="after")
     def _audit_folder_outside_the_checkout(self) -> SqlExtract:
@@ -306,6 +304,30 @@ class Extract(_Strict):
     format: Literal["contract-csv", "contract-jsonl", "nibrs-cde", "nibrs-xml", "mapped"] = "contract-csv"
     mapping: Path | None = None
     sql: SqlExtract | None = None
+    # `vnotify extract status` and the alerts call the exports stale after this long with
+    # nothing new loaded.
+    stale_after_hours: float = Field(default=24, gt=0)
+
+
+class Operations(_Strict):
+    """Who hears about problems with the pipeline, and when (monitoring.alerts)."""
+
+    # The data-engineering contacts: every alert goes to each (no victim data is ever in one).
+    alert_emails: list[str] = Field(default_factory=list)
+    # Alert when more sends than this have waited in `unknown` for over 15 minutes.
+    unknown_backlog_alert: int = Field(default=10, ge=0)
+    # A problem still there is sent again after this long.
+    realert_hours: float = Field(default=6, gt=0)
+    # Flow runs and batches that ended badly this recently are reported.
+    lookback_hours: float = Field(default=24, gt=0)
+
+    @field_validator("alert_emails")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address):
+                raise ValueError(f"alert_emails: {address!r} is not an e-mail address")
+        return value
 
 
 class AgencyConfig(_Strict):
@@ -320,6 +342,7 @@ class AgencyConfig(_Strict):
     evaluation: Evaluation = Evaluation()
     ingest: Ingest = Ingest()
     extract: Extract = Extract()
+    operations: Operations = Operations()
 
     @field_validator("divisions")
     @classmethod

@@ -93,11 +93,12 @@ def status(
     from ingest.rms_extract import extract_status
     from vnotify.commands.ready import migrated_database_url
 
-    _, extract = _sql_extract()
+    config, extract = _sql_extract()
+    stale_hours = config.extract.stale_after_hours
     runs = extract_status(migrated_database_url(), limit=limit)
     newest_advance = next((r["started_at"] for r in runs if r["outcome"] == "advanced"), None)
     now = dt.datetime.now(dt.UTC)
-    stale = newest_advance is None or now - newest_advance > dt.timedelta(hours=extract.stale_after_hours)
+    stale = newest_advance is None or now - newest_advance > dt.timedelta(hours=stale_hours)
     held = bool(runs) and runs[0]["outcome"] == "held"
 
     def render() -> None:
@@ -108,9 +109,7 @@ def status(
         if held:
             console.print(f"[red]held[/]: the newest run was held ({runs[0]['reason']})")
         if stale:
-            console.print(
-                f"[yellow]stale[/]: nothing new loaded for more than {extract.stale_after_hours:g} hours"
-            )
+            console.print(f"[yellow]stale[/]: nothing new loaded for more than {stale_hours:g} hours")
         table = Table(title="Newest runs")
         for column in ("run", "started", "read since", "rows read", "already loaded", "batches", "outcome"):
             table.add_column(column)
