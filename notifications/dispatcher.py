@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
+from monitoring.metrics import SENDS
 from notifications import opt_outs, outbox, surveys
 from notifications.events import adopt_early_events, insert_event
 from notifications.message import (
@@ -76,6 +77,7 @@ class DispatchSummary:
         """One outcome (or `n`) of a row of `kind`, in the totals and in that kind's counts."""
         self.outcomes[outcome] += n
         self.outcomes_by_kind.setdefault(kind, Counter())[outcome] += n
+        SENDS.labels(kind, outcome).inc(n)
 
     def merge(self, other: DispatchSummary) -> None:
         self.outcomes.update(other.outcomes)

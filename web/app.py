@@ -17,6 +17,7 @@ import psycopg
 from fastapi import FastAPI
 from psycopg_pool import PoolTimeout
 
+from monitoring.metrics import RouteMetrics
 from vnotify.config import AgencyConfig, load_config
 from warehouse.database import database_url
 from web.database import DatabaseUnavailable, new_pool, unavailable
@@ -67,4 +68,5 @@ def create_app(settings: WebSettings | None = None, config: AgencyConfig | None 
     for error in (DatabaseUnavailable, psycopg.OperationalError, PoolTimeout):
         app.add_exception_handler(error, unavailable)
     app.add_middleware(BodyLimit)
+    app.add_middleware(RouteMetrics)  # outermost: counts what the body limit refuses too
     return app

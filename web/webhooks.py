@@ -12,6 +12,7 @@ from xml.sax.saxutils import escape as xml_escape
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from monitoring.metrics import WEBHOOK_REJECTIONS
 from notifications.events import record_sendgrid_events, record_twilio_status
 from notifications.inbound import handle_reply
 from web.database import in_transaction
@@ -55,11 +56,11 @@ async def twilio_status(request: Request) -> Response:
     params = await _signed_twilio_params(request)
     if params is None:
         log.warning("twilio status callback refused: bad signature")
-        return Response(status_code=403)
+        return _rejected("twilio", "bad_signature", 403)
     sid = params.get("MessageSid") or params.get("SmsSid")
     status = params.get("MessageStatus") or params.get("SmsStatus")
     if not sid or not status:
-        return Response(status_code=400)
+        return _rejected("twilio", "missing_fields", 400)
 
     def store(conn) -> None:
         record_twilio_status(
@@ -81,21 +82,26 @@ async def sendgrid_events(request: Request) -> Response:
         request.headers.get("X-Twilio-Email-Event-Webhook-Signature"),
     ):
         log.warning("sendgrid event webhook refused: bad or stale signature")
-        return Response(status_code=403)
+        return _rejected("sendgrid", "bad_signature", 403)
     # Signed, so it is SendGrid's: a body that is not a JSON list is refused whole (SendGrid would
     # retry it as it is for a day); each event of a list is then judged on its own.
     try:
         events = json.loads(body)
     except ValueError:
-        return Response(status_code=400)
+        return _rejected("sendgrid", "not_json", 400)
     if not isinstance(events, list):
-        return Response(status_code=400)
+        return _rejected("sendgrid", "not_a_list", 400)
 
     counts = await run_in_threadpool(
         in_transaction, request.app.state.pool, lambda conn: record_sendgrid_events(conn, events)
     )
     log.info("sendgrid events: %(stored)d stored, %(duplicates)d duplicates, %(rejected)d rejected", counts)
     return Response(status_code=204)
+
+
+def _rejected(provider: str, reason: str, status: int) -> Response:
+    WEBHOOK_REJECTIONS.labels(provider, reason).inc()
+    return Response(status_code=status)
 
 
 def _twiml(answer: str | None) -> Response:
@@ -111,10 +117,10 @@ async def twilio_inbound(request: Request) -> Response:
     params = await _signed_twilio_params(request)
     if params is None:
         log.warning("twilio inbound webhook refused: bad signature")
-        return Response(status_code=403)
+        return _rejected("twilio", "bad_signature", 403)
     sid, sender = params.get("MessageSid") or params.get("SmsSid"), params.get("From")
     if not sid or not sender:
-        return Response(status_code=400)
+        return _rejected("twilio", "missing_fields", 400)
     config = request.app.state.config
 
     def store(conn):

@@ -13,6 +13,13 @@ def send(
     limit: int = typer.Option(None, "--limit", min=1, help="Send at most this many messages."),
     workers: int = typer.Option(2, "--workers", min=1, max=64, help="Worker threads in this process."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object as the last line."),
+    metrics_port: int = typer.Option(
+        0,
+        "--metrics-port",
+        min=0,
+        max=65535,
+        help="Serve Prometheus metrics on 127.0.0.1 while sending (0: off).",
+    ),
 ) -> None:
     """Queue what dbt found due (idempotent), then send it: opt-outs and the send window are
     checked again right before each message, and every outcome is recorded in ops.outbox.
@@ -28,6 +35,10 @@ def send(
 
     config = load_config()
     url = migrated_database_url()
+    if metrics_port:
+        from monitoring.metrics import serve_metrics
+
+        serve_metrics(metrics_port, "127.0.0.1", url)
     summary = None
     if dry_run:
         from warehouse.eligibility_summary import eligibility_summary

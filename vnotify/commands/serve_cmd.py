@@ -11,6 +11,10 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on (put a TLS proxy in front)."),
     port: int = typer.Option(8000, min=0, max=65535, help="Port (0 picks a free one)."),
     workers: int = typer.Option(1, min=1, max=32, help="Server processes (each with its own pool)."),
+    metrics_port: int = typer.Option(
+        0, "--metrics-port", min=0, max=65535, help="Serve Prometheus metrics on this port (0: off)."
+    ),
+    metrics_host: str = typer.Option("127.0.0.1", "--metrics-host", help="Interface of the metrics port."),
 ) -> None:
     """Serve /m/{token}, /s/{token}, /u/{token} and /webhooks/* until Ctrl-C.
 
@@ -33,6 +37,8 @@ def serve(
         for problem in problems:
             err_console.print(f"[red]will not serve[/]: {problem}", soft_wrap=True)
         raise typer.Exit(2)
+    if metrics_port:
+        _serve_metrics(metrics_port, metrics_host, url)
     console.print(f"serving on http://{host}:{port} with {workers} worker(s)")
     uvicorn.run(
         "web.app:create_app",
@@ -44,3 +50,17 @@ def serve(
         log_level="warning",
         server_header=False,
     )
+
+
+def _serve_metrics(port: int, host: str, url: str) -> None:
+    """Metrics on their own port, summed over the server processes (prometheus_client's
+    multiprocess mode: each process writes to a folder this process reads)."""
+    import os
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="vnotify-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder  # before any process records a metric
+    from monitoring.metrics import serve_metrics
+
+    serve_metrics(port, host, url, multiprocess_dir=folder)
+    console.print(f"metrics on http://{host}:{port}/metrics")
