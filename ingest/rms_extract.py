@@ -302,3 +302,54 @@ def extract_status(url: str | None = None, limit: int = 10) -> list[dict]:
             """,
             (limit,),
         ).fetchall()
+
+
+@dataclass(frozen=True)
+class QueryProbe:
+    table: str
+    columns: list[str]
+    rows: int | None  # rows the query returns from the current watermark (less the overlap)
+    missing: list[str]  # required contract columns the query does not return
+    unknown: list[str]  # columns the contract does not know (the loader would refuse them)
+    error: str | None = None
+
+
+def probe_queries(extract: SqlExtract, *, url: str | None, zone) -> list[QueryProbe]:
+    """Run each query once against the RMS, read-only, and report its columns and row count
+    (from the stored watermark less the overlap, or from the beginning). Nothing is loaded."""
+    rms_url = os.environ.get(extract.url_env)
+    if not rms_url:
+        raise RuntimeError(f"set {extract.url_env} to the RMS database's SQLAlchemy URL")
+    watermark = read_watermark(url, extract.name) if url else None
+    since = watermark - dt.timedelta(minutes=extract.overlap_minutes) if watermark else EPOCH
+    params = watermark_parameters(since, zone)
+    probes = []
+    engine = sa.create_engine(rms_url)
+    try:
+        for table, query in extract.queries.items():
+            spec = table_spec(table)
+            used = {name: value for name, value in params.items() if f":{name}" in query}
+            try:
+                # Read-only where the database can say so; rolled back everywhere.
+                with engine.connect().execution_options(postgresql_readonly=True) as rms, rms.begin() as tx:
+                    result = rms.execute(sa.text(query), used)
+                    columns = list(result.keys())
+                    rows = sum(1 for _ in result)
+                    tx.rollback()
+            except sa.exc.SQLAlchemyError as error:
+                probes.append(QueryProbe(table, [], None, [], [], error=type(error.orig or error).__name__))
+                continue
+            known = {column.name for column in spec.columns}
+            required = [column.name for column in spec.columns if column.required]
+            probes.append(
+                QueryProbe(
+                    table,
+                    columns,
+                    rows,
+                    missing=[name for name in required if name not in columns],
+                    unknown=[name for name in columns if name not in known],
+                )
+            )
+    finally:
+        engine.dispose()
+    return probes

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import psycopg
@@ -346,3 +347,42 @@ def counts(conn: psycopg.Connection, kinds: tuple[str, ...] | None = None) -> di
 
 def as_payload(mapping: dict) -> Jsonb:
     return Jsonb(mapping)
+
+
+# Why a message is held after a restore: a person decides whether it goes (docs/operations.md).
+HELD_AFTER_RESTORE = "held_after_restore"
+
+
+def settle_after_restore(
+    conn: psycopg.Connection,
+    texted_since: Callable[[str], bool],
+    resend_emails: bool = False,
+) -> dict[str, int]:
+    """After the database is restored from a backup, a message the backup shows as not yet sent
+    may have gone out since (and its link token with it). Nothing is sent blind:
+
+    - a text waiting to go is held (failed, `held_after_restore`) when Twilio's log shows any
+      message to that number since the backup (`texted_since`); otherwise it goes as planned;
+    - SendGrid keeps no log we can search, so every e-mail waiting to go is held, unless
+      `resend_emails`;
+    - a send that was in flight at the backup becomes `unknown` and is reconciled as usual."""
+    rows = conn.execute(
+        "SELECT outbox_id, channel, address, state FROM ops.outbox"
+        " WHERE state IN ('pending', 'retry', 'sending') ORDER BY outbox_id"
+    ).fetchall()
+    held, kept = [], 0
+    for outbox_id, channel, address, _state in rows:
+        if (channel == "email" and not resend_emails) or (channel == "sms" and texted_since(address)):
+            held.append(outbox_id)
+        else:
+            kept += 1
+    conn.execute(
+        "UPDATE ops.outbox SET state = 'failed', reason = %s, lease_until = NULL, updated_at = now()"
+        " WHERE outbox_id = ANY(%s)",
+        (HELD_AFTER_RESTORE, held),
+    )
+    in_flight = conn.execute(
+        "UPDATE ops.outbox SET state = 'unknown', lease_until = NULL, next_attempt_at = now(), updated_at = now()"
+        " WHERE state = 'sending'"
+    ).rowcount
+    return {"held": len(held), "will_send": kept - in_flight, "to_reconcile": in_flight}

@@ -176,6 +176,14 @@ class TwilioSms:
                     return message.sid
         return None
 
+    def texted_since(self, to: str, since) -> bool:
+        """Whether Twilio holds any message to `to` created at or after `since` (after a restore:
+        a text the backup does not know of). Raises on provider errors."""
+        return any(
+            message.date_created is not None and message.date_created >= since
+            for message in self.client.messages.list(to=to, limit=200)
+        )
+
 
 @dataclass(frozen=True)
 class SendGridSettings:

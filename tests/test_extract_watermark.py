@@ -227,3 +227,32 @@ def test_audit_copies_must_be_kept_outside_the_checkout():
         _extract(audit_copies=True, audit_folder=REPO_ROOT / ".vnotify" / "audit")
     with pytest.raises(ValidationError, match="audit_folder"):
         _extract(audit_copies=True)
+
+
+def test_config_check_connect_runs_each_query_once_read_only(rms, tmp_path, monkeypatch):
+    import json
+
+    rms.report("F-1", T0, victims=2)
+    rms.report("F-2", T0)
+    deleting = (
+        "WITH gone AS (DELETE FROM reports RETURNING case_no) SELECT case_no AS report_number FROM gone"
+    )
+    sql = (
+        "extract:\n  sql:\n    queries:\n"
+        f'      incidents: "{INCIDENTS}"\n'
+        f'      persons: "{PERSONS.replace("kind AS victim_type", "kind AS victim_kind")}"\n'
+        f'      offenses: "{deleting}"\n'
+    )
+    agency = tmp_path / "agency.yaml"
+    agency.write_text(SAMPLE_CONFIG.read_text().replace("extract:\n", sql, 1))
+    monkeypatch.setenv("VNOTIFY_CONFIG", str(agency))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    result = CliRunner().invoke(app, ["config", "check", "--connect", "--json"])
+    assert result.exit_code == 1, result.output
+    probes = {p["table"]: p for p in json.loads(result.output.strip().splitlines()[-1])["rms_queries"]}
+    assert probes["incidents"]["rows"] == 2 and probes["incidents"]["missing"] == []
+    assert "updated_at" in probes["incidents"]["columns"]
+    assert probes["persons"]["rows"] == 3 and probes["persons"]["unknown"] == ["victim_kind"]
+    assert probes["offenses"]["error"] is not None  # the read-only transaction refused the DELETE
+    again = CliRunner().invoke(app, ["config", "check", "--connect", "--json"])
+    assert json.loads(again.output.strip().splitlines()[-1])["rms_queries"][0]["rows"] == 2  # nothing deleted

@@ -84,12 +84,12 @@ def _prefect(env: dict[str, str], *args: str, timeout: float = 90) -> str:
     return result.stdout
 
 
-def _wait_healthy(api: str, server: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+def _wait_healthy(api: str, server: subprocess.Popen, log: Path, timeout: float = 90, auth=None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert server.poll() is None, f"the server exited:\n{log.read_text()[-3000:]}"
         try:
-            if httpx.get(f"{api}/health", timeout=2).status_code == 200:
+            if httpx.get(f"{api}/health", timeout=2, auth=auth).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
@@ -97,10 +97,10 @@ def _wait_healthy(api: str, server: subprocess.Popen, log: Path, timeout: float 
     raise AssertionError(f"no /api/health within {timeout} s:\n{log.read_text()[-3000:]}")
 
 
-def _api(api: str, method: str, path: str, **kwargs) -> httpx.Response:
+def _api(api: str, method: str, path: str, auth=None, **kwargs) -> httpx.Response:
     """One API call, retried as Prefect's own client retries it: the server answers 503 (or 429)
     while its SQLite database is busy, which a loaded 2-core machine makes likely."""
-    with httpx.Client(base_url=api, timeout=10) as client:
+    with httpx.Client(base_url=api, timeout=10, auth=auth) as client:
         for attempt in range(8):
             response = client.request(method, path, **kwargs)
             if response.status_code not in (429, 503):
@@ -110,15 +110,17 @@ def _api(api: str, method: str, path: str, **kwargs) -> httpx.Response:
     return response
 
 
-def _run_deployment(api: str, deployment_id: str, parameters: dict, worker_log: Path, timeout: float) -> dict:
+def _run_deployment(
+    api: str, deployment_id: str, parameters: dict, worker_log: Path, timeout: float, auth=None
+) -> dict:
     """Create a run of the deployment and wait for it to end; returns the flow run."""
     response = _api(
-        api, "POST", f"/deployments/{deployment_id}/create_flow_run", json={"parameters": parameters}
+        api, "POST", f"/deployments/{deployment_id}/create_flow_run", auth, json={"parameters": parameters}
     )
     run_id = response.json()["id"]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        run = _api(api, "GET", f"/flow_runs/{run_id}").json()
+        run = _api(api, "GET", f"/flow_runs/{run_id}", auth).json()
         if run["state"]["type"] in TERMINAL:
             return run
         time.sleep(1)
@@ -228,12 +230,12 @@ def test_the_notify_deployment_runs_on_a_real_server_and_worker(clean_db_url, sm
             assert sorted(r["id"] for r in runs) == sorted([run["id"], again["id"]])
 
 
-def _events(api: str, name: str, resource_id: str) -> list[dict]:
+def _events(api: str, name: str, resource_id: str, auth=None) -> list[dict]:
     since = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat()
     body = {
         "filter": {"event": {"name": [name]}, "resource": {"id": [resource_id]}, "occurred": {"since": since}}
     }
-    return _api(api, "POST", "/events/filter", json=body).json()["events"]
+    return _api(api, "POST", "/events/filter", auth, json=body).json()["events"]
 
 
 def _wait_for(what: str, check, timeout: float, log: Path):
@@ -268,7 +270,11 @@ def test_a_killed_worker_does_not_wedge_the_schedule_and_someone_hears_of_it(
         "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
         "DO_NOT_TRACK": "1",
         "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
+        # The server as deploy/prefect-server.env.example sets it: basic auth on every call.
+        "PREFECT_SERVER_API_AUTH_STRING": "vnotify:test-only-secret",
+        "PREFECT_API_AUTH_STRING": "vnotify:test-only-secret",
     }
+    auth = ("vnotify", "test-only-secret")
     worker_env = {
         **prefect_env,
         "DATABASE_URL": clean_db_url,
@@ -287,7 +293,8 @@ def test_a_killed_worker_does_not_wedge_the_schedule_and_someone_hears_of_it(
     worker_args += ["--install-policy", "never"]
     with _running(server_args, prefect_env, server_log) as server, run_in_thread() as emulator:
         worker_env |= {"TWILIO_API_BASE_URL": emulator.base_url, "SENDGRID_API_HOST": emulator.base_url}
-        _wait_healthy(api, server, server_log)
+        _wait_healthy(api, server, server_log, auth=auth)
+        assert httpx.post(f"{api}/deployments/filter", json={}, timeout=10).status_code == 401
         _prefect(prefect_env, "work-pool", "create", "vnotify", "--type", "process")
         _prefect(prefect_env, "deploy", "--all", timeout=150)
         # What `vnotify ops prefect-setup` creates, with a shorter silence for the test.
@@ -305,67 +312,55 @@ def test_a_killed_worker_does_not_wedge_the_schedule_and_someone_hears_of_it(
             timeout=60,
         )
         assert setup.returncode == 0, setup.stderr[-2000:]
-        deployments = {d["name"]: d for d in _api(api, "POST", "/deployments/filter", json={}).json()}
+        deployments = {d["name"]: d for d in _api(api, "POST", "/deployments/filter", auth, json={}).json()}
         notify = deployments["notify"]
         assert notify["concurrency_options"]["collision_strategy"] == "ENQUEUE"
 
-        crashed_id = _api(
-            api,
-            "POST",
-            f"/deployments/{notify['id']}/create_flow_run",
-            json={"parameters": {"as_of": BUILT_AS_OF}},
-        ).json()["id"]
+        def state_of(run_id: str) -> dict:
+            return _api(api, "GET", f"/flow_runs/{run_id}", auth).json()
+
+        def new_notify_run() -> str:
+            body = {"parameters": {"as_of": BUILT_AS_OF}}
+            return _api(api, "POST", f"/deployments/{notify['id']}/create_flow_run", auth, json=body).json()[
+                "id"
+            ]
+
+        crashed_id = new_notify_run()
         with _running(worker_args, worker_env, first_log) as first_worker:
             _wait_for(
                 "a heartbeat of the first run",
-                lambda: _events(api, "prefect.flow-run.heartbeat", f"prefect.flow-run.{crashed_id}"),
+                lambda: _events(api, "prefect.flow-run.heartbeat", f"prefect.flow-run.{crashed_id}", auth),
                 150,
                 first_log,
             )
             # kill -9 of the worker and the run it started, mid-run.
-            processes = [
-                psutil.Process(first_worker.pid),
-                *psutil.Process(first_worker.pid).children(recursive=True),
-            ]
-            for process in processes:
+            worker = psutil.Process(first_worker.pid)
+            for process in [worker, *worker.children(recursive=True)]:
                 process.kill()
-        assert _api(api, "GET", f"/flow_runs/{crashed_id}").json()["state"]["type"] == "RUNNING"
+        assert state_of(crashed_id)["state"]["type"] == "RUNNING"
 
         # Asked for while the dead run holds the slot: it waits, it is not cancelled.
-        waiting_id = _api(
-            api,
-            "POST",
-            f"/deployments/{notify['id']}/create_flow_run",
-            json={"parameters": {"as_of": BUILT_AS_OF}},
-        ).json()["id"]
+        waiting_id = new_notify_run()
         with _running(worker_args, worker_env, second_log):
             crashed = _wait_for(
                 "the dead run marked Crashed",
-                lambda: (
-                    (r := _api(api, "GET", f"/flow_runs/{crashed_id}").json())["state"]["type"] == "CRASHED"
-                    and r
-                ),
+                lambda: (run := state_of(crashed_id))["state"]["type"] == "CRASHED" and run,
                 240,
                 second_log,
             )
             assert "heartbeat" in crashed["state"]["message"]
             waited = _wait_for(
                 "the waiting run to finish",
-                lambda: (
-                    (r := _api(api, "GET", f"/flow_runs/{waiting_id}").json())["state"]["type"] in TERMINAL
-                    and r
-                ),
+                lambda: (run := state_of(waiting_id))["state"]["type"] in TERMINAL and run,
                 240,
                 second_log,
             )
             assert waited["state"]["type"] == "COMPLETED", second_log.read_text()[-4000:]
-            states = [
-                s["type"]
-                for s in _api(api, "GET", "/flow_run_states/", params={"flow_run_id": waiting_id}).json()
-            ]
+            history = _api(api, "GET", "/flow_run_states/", auth, params={"flow_run_id": waiting_id}).json()
+            states = [state["type"] for state in history]
             assert "CANCELLED" not in states
 
-            watch = _run_deployment(api, deployments["watch"]["id"], {}, second_log, timeout=150)
+            watch = _run_deployment(api, deployments["watch"]["id"], {}, second_log, timeout=150, auth=auth)
         assert watch["state"]["type"] == "COMPLETED", second_log.read_text()[-4000:]
         alerts = [
             m

@@ -71,3 +71,36 @@ def migrate_cmd(
     before = migrate.current_revision(url)
     after = migrate.downgrade(url, revision) if down else migrate.upgrade(url, revision)
     emit({"from": before, "to": after, "head": migrate.head_revision()}, as_json)
+
+
+@app.command("after-restore")
+def after_restore(
+    backup_time: str = typer.Option(
+        ..., "--backup-time", help="When the restored backup was taken (ISO 8601 with offset)."
+    ),
+    resend_emails: bool = typer.Option(
+        False, "--resend-emails", help="Let e-mails waiting in the backup go instead of holding them."
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """Run once after restoring the database from a backup, before any worker starts: a text
+    waiting to go is held when Twilio has sent that number anything since the backup, e-mails
+    waiting to go are held (SendGrid keeps no log to ask), sends in flight are reconciled.
+    Held rows are failed with reason held_after_restore (docs/operations.md, Backup and restore)."""
+    import datetime as dt
+
+    from notifications.outbox import settle_after_restore
+    from notifications.providers import TwilioSms, twilio_settings_from_env
+    from vnotify.commands.ready import migrated_database_url
+
+    since = dt.datetime.fromisoformat(backup_time)
+    if since.tzinfo is None:
+        raise typer.BadParameter(
+            "give the offset, e.g. 2025-10-08T02:00:00+00:00", param_hint="--backup-time"
+        )
+    twilio = TwilioSms(twilio_settings_from_env(None, None, None))
+    with database.connect(migrated_database_url()) as conn:
+        counts = settle_after_restore(
+            conn, lambda to: twilio.texted_since(to, since), resend_emails=resend_emails
+        )
+    emit(counts, as_json)
