@@ -28,7 +28,7 @@ browser-deps:
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
 	  else echo "== browser-deps: not root and no sudo: chromium not installed, browser tests will skip =="; exit 0; fi; \
-	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends chromium; \
 	fi
 	@if [ ! -d node_modules/axe-core ]; then \
 	  if command -v npm >/dev/null; then npm ci --ignore-scripts --no-audit --no-fund; \

@@ -16,8 +16,10 @@ WORK=$(mktemp -d)
 DB=vnotify_walkthrough_$$
 PIDS=()
 cleanup() {
-  for pid in "${PIDS[@]}"; do kill -- -"$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true; done
-  sleep 2
+  for signal in TERM KILL; do
+    for pid in "${PIDS[@]}"; do kill -s "$signal" -- -"$pid" "$pid" 2>/dev/null || true; done
+    sleep 3
+  done
   "$BIN/python" -c "import psycopg,sys; c=psycopg.connect(sys.argv[1], autocommit=True); c.execute(f'DROP DATABASE IF EXISTS {sys.argv[2]} WITH (FORCE)')" "$ADMIN_URL" "$DB" || true
   rm -rf "$WORK"
 }

@@ -23,6 +23,10 @@ from sqlalchemy.engine import make_url
 _SESSION_HOME = Path(tempfile.mkdtemp(prefix="vnotify-test-home-"))
 os.environ["VNOTIFY_HOME"] = str(_SESSION_HOME)
 os.environ.pop("VNOTIFY_CONFIG", None)
+# dbt writes its manifest and logs beside the project: one folder per test process, so the
+# processes of `pytest -n` never share (or race on) dbt/target.
+os.environ["DBT_TARGET_PATH"] = str(_SESSION_HOME / "dbt-target")
+os.environ["DBT_LOG_PATH"] = str(_SESSION_HOME / "dbt-logs")
 # Keyed analyst keys (warehouse.keys) need a secret; the tests' own, so keys are reproducible.
 os.environ["VNOTIFY_KEY_SECRET"] = "vnotify-tests-key-secret-never-used-in-production"
 SERVER_URL = os.environ.get("DATABASE_URL")

@@ -319,12 +319,16 @@ def test_no_unsafe_reporting_party_is_ever_due(server_admin_url, migrated_templa
             if RP_REASON_OF_HAZARD[hazard] is None:  # decided as a victim only
                 assert reasons is None and (number, seq) not in rp_due_keys, (number, seq, hazard, reasons)
             else:
-                assert reasons is not None and RP_REASON_OF_HAZARD[hazard] in reasons, (
+                # A hazard planted on a report whose rows the export also garbled (the simulator's
+                # own defects: a missing officer name) is held with the report instead.
+                held = reasons is not None and "newer_version_quarantined" in reasons
+                assert held or (reasons is not None and RP_REASON_OF_HAZARD[hazard] in reasons), (
                     number,
                     seq,
                     hazard,
                     reasons,
                 )
+                assert (number, seq) not in rp_due_keys, (number, seq, hazard, reasons)
         tally["examples"] += 1
         tally["examples_with_rp_due"] += bool(rp_due)
         tally["rp_due"] += len(rp_due)

@@ -439,13 +439,14 @@ def _plant(url: str, *, sms: list[str], email: list[str], outbox: list[str]) -> 
                     WHERE {pair} = ANY(%s) ON CONFLICT DO NOTHING""",
                 (email,),
             ).rowcount,
-            "outbox": conn.execute(
-                f"""INSERT INTO ops.outbox (victim_key, report_number, kind, channel)
-                    SELECT DISTINCT encode(sha256(convert_to({pair}, 'UTF8')), 'hex'),
-                           btrim(p.report_number), 'initial', 'sms'
-                    FROM raw.persons p WHERE {pair} = ANY(%s) ON CONFLICT DO NOTHING""",
-                (outbox,),
-            ).rowcount,
+            "outbox": sum(
+                conn.execute(
+                    "INSERT INTO ops.outbox (victim_key, report_number, kind, channel)"
+                    " VALUES (%s, %s, 'initial', 'sms') ON CONFLICT DO NOTHING",
+                    (victim_key(number, int(seq)), number),
+                ).rowcount
+                for number, seq in (name.rsplit(":", 1) for name in outbox)
+            ),
         }
     return planted
 

@@ -12,7 +12,7 @@ from conftest import BUILT_AS_OF as AS_OF
 
 from vnotify.config import load_config
 from warehouse import keys
-from warehouse.transform import DBT_DIR, dbt_args, dbt_environment, transform
+from warehouse.transform import DBT_DIR, dbt_args, dbt_environment, dbt_target_dir, transform
 
 
 def _rows(url: str, query: str, *params) -> list[tuple]:
@@ -194,5 +194,5 @@ def test_dbt_docs_generate_works(built):
         for k, v in previous.items():
             os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
     assert result.success
-    assert (DBT_DIR / "target" / "catalog.json").exists()
-    assert (DBT_DIR / "target" / "index.html").exists()
+    assert (dbt_target_dir() / "catalog.json").exists()
+    assert (dbt_target_dir() / "index.html").exists()

@@ -251,4 +251,6 @@ def _finish_run(url: str, run_id: int, success: bool, seconds: float) -> None:
 
 
 def dbt_target_dir() -> Path:
-    return DBT_DIR / "target"
+    """Where dbt writes its manifest: DBT_TARGET_PATH when set (dbt reads it too), else dbt/target."""
+    configured = os.environ.get("DBT_TARGET_PATH")
+    return Path(configured) if configured else DBT_DIR / "target"
