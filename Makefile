@@ -38,10 +38,10 @@ browser-deps:
 # The whole suite on the embedded PostgreSQL, then the database-facing tests again
 # against the server at 127.0.0.1:5432 (database `test`) when one answers.
 test: venv browser-deps
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q --durations=15
 	@if $(VENV)/bin/python -m warehouse.probe "$${VNOTIFY_TEST_SERVER_URL:-postgresql://127.0.0.1:5432/test}"; then \
 	  echo "== database tests again on $${VNOTIFY_TEST_SERVER_URL:-postgresql://127.0.0.1:5432/test} =="; \
-	  DATABASE_URL="$${VNOTIFY_TEST_SERVER_URL:-postgresql://127.0.0.1:5432/test}" $(VENV)/bin/python -m pytest -q -m db; \
+	  DATABASE_URL="$${VNOTIFY_TEST_SERVER_URL:-postgresql://127.0.0.1:5432/test}" $(VENV)/bin/python -m pytest -q -m db --durations=15; \
 	else echo "== no server at 127.0.0.1:5432: DATABASE_URL pass skipped =="; fi
 
 lint: venv

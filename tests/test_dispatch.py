@@ -231,3 +231,35 @@ def test_with_a_fifth_of_calls_failing_every_notification_still_ends_correctly(c
     # The faults did happen, and the ambiguous ones were reconciled rather than resent.
     assert summary.outcomes["retry"] > 0 and summary.outcomes["ambiguous"] > 0
     assert summary.reconciled["found_sent"] > 0 and summary.reconciled["not_sent"] > 0
+
+
+DENVER_INSTANTS = {
+    # Local times in America/Denver, each given as the UTC instant it is.
+    "the minute before midnight": dt.datetime(2025, 6, 2, 5, 59, 30, tzinfo=dt.UTC),  # 23:59:30 MDT
+    "midnight": dt.datetime(2025, 6, 2, 6, 0, tzinfo=dt.UTC),  # 00:00 MDT
+    "just before the spring-forward gap": dt.datetime(2025, 3, 9, 8, 59, tzinfo=dt.UTC),  # 01:59 MST
+    "just after it": dt.datetime(2025, 3, 9, 9, 0, tzinfo=dt.UTC),  # 03:00 MDT
+    "the first 01:30 of the fall-back day": dt.datetime(2025, 11, 2, 7, 30, tzinfo=dt.UTC),  # 01:30 MDT
+    "the second 01:30": dt.datetime(2025, 11, 2, 8, 30, tzinfo=dt.UTC),  # 01:30 MST
+}
+
+
+@pytest.mark.parametrize("moment", list(DENVER_INSTANTS))
+def test_an_all_day_window_sends_at_every_hour_of_the_day_and_across_dst(clean_db_url, config, moment):
+    """With `end: "24:00"` nothing is shut at 23:59 or across a DST change; the day's 08:00–20:00
+    window is, so the clock really is the one given."""
+    from vnotify.config import SendWindow
+
+    at = DENVER_INSTANTS[moment]
+    denver = config.model_copy(
+        update={"agency": config.agency.model_copy(update={"time_zone": "America/Denver"})}
+    )
+    all_day = denver.model_copy(
+        update={"send_window": SendWindow.model_validate({"start": "00:00", "end": "24:00"})}
+    )
+    queue(clean_db_url, 2, "sms")
+    with run_in_thread(EmulatorSettings()) as emulator:
+        shut = dispatcher(clean_db_url, denver, emulator.base_url, clock=lambda: at).run()
+        assert shut.outcomes.get("accepted", 0) == 0 and not shut.window_open
+        sent = dispatcher(clean_db_url, all_day, emulator.base_url, clock=lambda: at).run()
+        assert sent.outcomes == {"accepted": 2} and len(emulator.store.twilio_messages) == 2
