@@ -35,13 +35,16 @@ browser-deps:
 	  else echo "== browser-deps: no npm: axe-core not installed, browser tests will skip =="; fi; \
 	fi
 
-# The whole suite on the embedded PostgreSQL, then the database-facing tests again
-# against the server at 127.0.0.1:5432 (database `test`) when one answers.
+# The whole suite on the embedded PostgreSQL, in parallel (one embedded server and set of
+# template databases per worker process), then the tests marked `server` against the server at
+# 127.0.0.1:5432 (database `test`) when one answers: together those run every module that sends
+# SQL, which --sql-paths checks (tests/sql_paths.py). Each pass prints its 15 slowest tests.
+PYTEST_WORKERS ?= auto
 test: venv browser-deps
-	$(VENV)/bin/python -m pytest -q --durations=15
+	$(VENV)/bin/python -m pytest -q -n $(PYTEST_WORKERS) --durations=15
 	@if $(VENV)/bin/python -m warehouse.probe "$${VNOTIFY_TEST_SERVER_URL:-postgresql://127.0.0.1:5432/test}"; then \
-	  echo "== database tests again on $${VNOTIFY_TEST_SERVER_URL:-postgresql://127.0.0.1:5432/test} =="; \
-	  DATABASE_URL="$${VNOTIFY_TEST_SERVER_URL:-postgresql://127.0.0.1:5432/test}" $(VENV)/bin/python -m pytest -q -m db --durations=15; \
+	  echo "== every SQL path again on $${VNOTIFY_TEST_SERVER_URL:-postgresql://127.0.0.1:5432/test} =="; \
+	  DATABASE_URL="$${VNOTIFY_TEST_SERVER_URL:-postgresql://127.0.0.1:5432/test}" $(VENV)/bin/python -m pytest -q -n $(PYTEST_WORKERS) -m server --sql-paths --durations=15; \
 	else echo "== no server at 127.0.0.1:5432: DATABASE_URL pass skipped =="; fi
 
 lint: venv

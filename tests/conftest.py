@@ -8,6 +8,7 @@ Tests that use the `db_url` fixture are marked `db` automatically.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import tempfile
@@ -30,7 +31,9 @@ os.environ["DBT_LOG_PATH"] = str(_SESSION_HOME / "dbt-logs")
 # Keyed analyst keys (warehouse.keys) need a secret; the tests' own, so keys are reproducible.
 os.environ["VNOTIFY_KEY_SECRET"] = "vnotify-tests-key-secret-never-used-in-production"
 SERVER_URL = os.environ.get("DATABASE_URL")
-pytest_plugins = ["pii_log_guard"]
+# GX announces every function it registers at INFO, which xdist workers print: hundreds of lines.
+logging.getLogger("great_expectations._docs_decorators").setLevel(logging.WARNING)
+pytest_plugins = ["pii_log_guard", "sql_paths"]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

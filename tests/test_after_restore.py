@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import psycopg
+import pytest
 from sending import FAST, INSIDE_WINDOW, channels_for, outbox_rows, phone, queue
 from typer.testing import CliRunner
 
@@ -15,6 +16,9 @@ from simulate.emulators.server import run_in_thread
 from simulate.emulators.settings import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 from vnotify.cli import app
 from vnotify.config import load_config
+
+# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
+pytestmark = pytest.mark.server
 
 
 def test_after_a_restore_a_text_already_sent_since_the_backup_is_held(clean_db_url, monkeypatch):

@@ -15,6 +15,9 @@ from simulate.emulators.server import run_in_thread
 from simulate.emulators.settings import TEST_SENDGRID_API_KEY
 from vnotify.config import load_config
 
+# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
+pytestmark = pytest.mark.server
+
 NOW = dt.datetime(2025, 3, 20, 18, 0, tzinfo=dt.UTC)
 CONTACTS = ["data-eng@example.gov", "oncall@example.gov"]
 

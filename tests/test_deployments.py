@@ -36,6 +36,7 @@ EXPECTED_SCHEDULES = {
     "evaluate": ["0 6 * * 1"],  # weekly, Monday morning
     "retention": ["30 2 * * *"],  # nightly
     "docs": ["0 3 * * *"],  # nightly
+    "watch": ["*/5 * * * *"],  # every five minutes: alerts
 }
 
 
@@ -51,6 +52,15 @@ def test_every_deployment_runs_on_the_process_pool_from_the_repo():
 
 
 def test_notify_runs_one_at_a_time():
-    """A run that outlasts five minutes makes the next scheduled one cancel, not queue up."""
+    """A run that finds another going (a manual run during a scheduled one) waits for the slot
+    instead of being cancelled; the real server's test kills a worker to show the slot is freed."""
     (notify,) = [d for d in DEPLOYMENTS if d["name"] == "notify"]
-    assert notify["concurrency_limit"] == {"limit": 1, "collision_strategy": "CANCEL_NEW"}
+    assert notify["concurrency_limit"] == {"limit": 1, "collision_strategy": "ENQUEUE"}
+
+
+@pytest.mark.parametrize("deployment", DEPLOYMENTS, ids=[d["name"] for d in DEPLOYMENTS])
+def test_every_flow_has_a_timeout(deployment):
+    """A run that outlasts its timeout ends Failed and frees its slot: nothing wedges the schedule."""
+    path, name = deployment["entrypoint"].split(":")
+    module = importlib.import_module(Path(path).with_suffix("").as_posix().replace("/", "."))
+    assert 0 < getattr(module, name).timeout_seconds <= 3600

@@ -32,6 +32,9 @@ from vnotify.config import load_config
 from web.app import WebSettings, create_app
 from web.server import RunningServer
 
+# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
+pytestmark = pytest.mark.server
+
 UTC = dt.UTC
 
 

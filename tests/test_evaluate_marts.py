@@ -18,6 +18,9 @@ from vnotify.config import load_config
 from warehouse.transform import transform
 from web.surveys import create_invitation, find_invitation, save_answers
 
+# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
+pytestmark = pytest.mark.server
+
 # What a victim might type in the free-text box: it must never leave ops.
 FREE_TEXT = "Call me at 520-555-8871, this is Maria Quintero"
 

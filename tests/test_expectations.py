@@ -25,6 +25,9 @@ from ingest.adapters.contract_csv import ContractCsvSource
 from ingest.loader import load_source
 from ingest.records import CONTRACT_TABLES, Record, Source, StaticSource
 
+# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
+pytestmark = pytest.mark.server
+
 TIME_ZONE = "America/Phoenix"
 PLANTED = "Zebulon"  # a value that must never reach a summary, a stored result or Data Docs
 

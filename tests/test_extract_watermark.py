@@ -20,6 +20,9 @@ from vnotify.paths import SAMPLE_CONFIG
 from warehouse.database import sqlalchemy_url
 from warehouse.retention import AUDIT_COPIES, apply_retention
 
+# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
+pytestmark = pytest.mark.server
+
 T0 = dt.datetime(2025, 3, 1, 17, 0, tzinfo=dt.UTC)  # 10:00 in Phoenix, the sample agency's zone
 
 INCIDENTS = (

@@ -15,6 +15,9 @@ from ingest.adapters.contract_jsonl import ContractJsonlSource
 from ingest.loader import load_source
 from ingest.run import ingest_path
 
+# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
+pytestmark = pytest.mark.server
+
 ZONE = "America/Phoenix"
 INCIDENT_HEADER = (
     "report_number,agency_ori,reported_at,occurred_at,division,beat,officer_id,officer_name,"

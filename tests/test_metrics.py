@@ -13,6 +13,7 @@ import time
 
 import httpx
 import psycopg
+import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from sending import queue
@@ -20,6 +21,9 @@ from sending import queue
 from monitoring.metrics import WarehouseCollector
 from vnotify.config import load_config
 from web.app import WebSettings, create_app
+
+# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
+pytestmark = pytest.mark.server
 
 
 def _sample(text: str, name: str, **labels) -> float:

@@ -8,6 +8,9 @@ import pytest
 from warehouse import migrate
 from warehouse.database import SCHEMAS
 
+# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
+pytestmark = pytest.mark.server
+
 
 def _schemas(url: str) -> set[str]:
     with psycopg.connect(url) as conn:

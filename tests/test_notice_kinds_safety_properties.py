@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 from hypothesis import Phase, given, note, settings
 from hypothesis import strategies as st
 from test_safety_properties import (
@@ -61,6 +62,9 @@ from simulate.eligibility import is_valid_phone
 from vnotify.config import AgencyConfig, load_config
 from warehouse.contacts import normalize_new_contacts
 from warehouse.transform import transform
+
+# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
+pytestmark = pytest.mark.server
 
 # A reporting party's hazard and the reason the warehouse must record for it (None: the person
 # is a victim on the report, so no reporting-party decision and no reporting-party notice).

@@ -21,6 +21,9 @@ from simulate.emulators.signing import test_public_key_b64
 from vnotify.config import load_config
 from web.app import WebSettings, create_app
 
+# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
+pytestmark = pytest.mark.server
+
 CONFIG = load_config()
 PHONE, EMAIL = "+15207000101", "ana.reyes@example.org"
 
@@ -210,3 +213,27 @@ def test_a_reviewer_can_record_an_opt_out_the_rules_did_not_read(client, clean_d
         ("sms", PHONE): ("reviewer", False),
         ("email", EMAIL): ("reviewer", False),
     }
+
+
+def test_the_review_queue_from_the_command_line(client, clean_db_url, monkeypatch):
+    """`vnotify replies list` shows the held reply without its words unless asked; `decide`
+    records the reviewer's opt-out."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from vnotify.cli import app
+
+    _notified(clean_db_url)
+    _reply(client, "who is this?", n=1)
+    monkeypatch.setenv("DATABASE_URL", clean_db_url)
+    listed = CliRunner().invoke(app, ["replies", "list", "--json"])
+    assert listed.exit_code == 0, listed.output
+    (waiting,) = json.loads(listed.output.strip().splitlines()[-1])["replies"]
+    assert "who is this" not in listed.output and waiting["kind"] == "possible_opt_out"
+    decided = CliRunner().invoke(
+        app,
+        ["replies", "decide", str(waiting["inbound_id"]), "--opt-out", "--by", "reviewer.jones", "--json"],
+    )
+    assert decided.exit_code == 0, decided.output
+    assert {channel for channel, _ in _opt_outs(clean_db_url)} == {"sms", "email"}

@@ -28,6 +28,9 @@ from web.app import WebSettings, create_app
 from web.pages import public_phone
 from web.server import RunningServer
 
+# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
+pytestmark = pytest.mark.server
+
 CONFIG = load_config()
 EXPERIMENT = "victim-followup-2025"
 HOSTILE_NAME = "<script>alert(1)</script>"

@@ -26,6 +26,9 @@ from tests.issue9_support import (
 from vnotify.cli import app
 from vnotify.config import load_config
 
+# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
+pytestmark = pytest.mark.server
+
 runner = CliRunner()
 CONFIG = load_config()
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "mappings"

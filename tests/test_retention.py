@@ -26,6 +26,9 @@ from vnotify.config import load_config
 from warehouse.retention import apply_retention
 from warehouse.transform import transform
 
+# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
+pytestmark = pytest.mark.server
+
 UTC = dt.UTC
 # Reports dated before 2025-03-13 12:00 UTC (and contacted only then) are past 365 days' retention.
 NOW = dt.datetime(2026, 3, 13, 12, 0, tzinfo=UTC)

@@ -7,6 +7,9 @@ import pytest
 
 from warehouse.database import SCHEMAS
 
+# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
+pytestmark = pytest.mark.server
+
 ANALYST = "vnotify_analyst"
 READABLE = {"marts", "analytics"}
 

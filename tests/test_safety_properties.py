@@ -32,6 +32,7 @@ from typing import Any
 
 import phonenumbers
 import psycopg
+import pytest
 from hypothesis import Phase, given, note, settings
 from hypothesis import strategies as st
 from psycopg.rows import dict_row
@@ -44,6 +45,9 @@ from vnotify.config import AgencyConfig, load_config
 from vnotify.paths import REPO_ROOT
 from warehouse.contacts import normalize_new_contacts
 from warehouse.transform import transform
+
+# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
+pytestmark = pytest.mark.server
 
 Row = Mapping[str, str]
 PERPETRATORS = frozenset({"offender", "suspect", "arrestee"})

@@ -24,6 +24,7 @@ import shutil
 from collections import Counter
 
 import psycopg
+import pytest
 from hypothesis import Phase, given, note, settings
 from hypothesis import strategies as st
 from test_safety_properties import (
@@ -46,6 +47,9 @@ from simulate.agency import generate_agency
 from vnotify.config import AgencyConfig, load_config
 from warehouse.contacts import normalize_new_contacts
 from warehouse.transform import transform
+
+# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
+pytestmark = pytest.mark.server
 
 # What the checker says of a first notice that does not hold for a survey.
 ALLOWED_FOR_SURVEYS = frozenset(

@@ -48,6 +48,9 @@ from warehouse.transform import transform
 from web.app import WebSettings, create_app
 from web.server import RunningServer
 
+# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
+pytestmark = pytest.mark.server
+
 FIRST_BUILD = "2025-03-20T12:00:00+00:00"
 # Three weeks on: reports up to 2025-03-21 are 14 days old (survey.delay_days in the sample).
 SURVEY_BUILD = "2025-04-04T12:00:00+00:00"

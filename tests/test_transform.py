@@ -8,11 +8,15 @@ import hashlib
 import os
 
 import psycopg
+import pytest
 from conftest import BUILT_AS_OF as AS_OF
 
 from vnotify.config import load_config
 from warehouse import keys
 from warehouse.transform import DBT_DIR, dbt_args, dbt_environment, dbt_target_dir, transform
+
+# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
+pytestmark = pytest.mark.server
 
 
 def _rows(url: str, query: str, *params) -> list[tuple]:

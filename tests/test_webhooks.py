@@ -22,6 +22,9 @@ from simulate.emulators.signing import (
 from vnotify.config import load_config
 from web.app import WebSettings, create_app
 
+# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
+pytestmark = pytest.mark.server
+
 BASE = "http://testserver"
 
 

@@ -30,6 +30,8 @@ def upgrade() -> None:
           IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{ANALYST}') THEN
             CREATE ROLE {ANALYST} NOLOGIN;
           END IF;
+        -- Roles belong to the server: another database migrating at the same moment made it.
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
         END $$
         """
     )
