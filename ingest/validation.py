@@ -215,7 +215,12 @@ def checks(table: str, unavailable: frozenset[str] = frozenset()) -> list[Check]
 
 def quarantine_invalid_sql(table: str, unavailable: frozenset[str] = frozenset()) -> str:
     """Move the batch's failing rows (parameter: batch_id) to ops.quarantine; returns the count."""
-    table_checks = checks(table, unavailable)
+    return _move_to_quarantine_sql(table, checks(table, unavailable))
+
+
+def _move_to_quarantine_sql(table: str, table_checks: list[Check]) -> str:
+    """One statement: the batch's rows failing any check leave raw for ops.quarantine, with the
+    first failing column and every reason."""
     any_bad = " OR ".join(check.bad_sql for check in table_checks)
     first_column = ", ".join(f"CASE WHEN {c.bad_sql} THEN {_literal(c.column)} END" for c in table_checks)
     reasons = ", ".join(f"CASE WHEN {c.bad_sql} THEN {_literal(c.reason)} END" for c in table_checks)
@@ -273,34 +278,14 @@ def quarantine_duplicates_sql(table: str) -> str:
 def quarantine_out_of_range_sql(table: str) -> str:
     """Move the batch's rows whose checked date-times (RANGE_CHECKED) lie before %(earliest)s or
     after %(latest)s to quarantine: one impossible date is one bad row, never a failed batch.
-    Runs after the shape checks, so every present value parses."""
-    columns = RANGE_CHECKED.get(table, ())
-    if not columns:
-        return ""
-    out = [
-        (
+    Runs after the shape checks, so every present value parses. "" for a table with none."""
+    range_checks = [
+        Check(
             column,
             f"({_present(column)} AND NOT {trimmed(column)}::timestamptz"
             f" BETWEEN %(earliest)s::timestamptz AND %(latest)s::timestamptz)",
+            f"{column} is before 1990 or more than a day in the future",
         )
-        for column in columns
+        for column in RANGE_CHECKED.get(table, ())
     ]
-    any_bad = " OR ".join(bad for _, bad in out)
-    first_column = ", ".join(f"CASE WHEN {bad} THEN {_literal(column)} END" for column, bad in out)
-    reasons = ", ".join(
-        f"CASE WHEN {bad} THEN {_literal(column + ' is before 1990 or more than a day in the future')} END"
-        for column, bad in out
-    )
-    return f"""
-        WITH bad AS (
-          DELETE FROM raw.{table} AS r
-          WHERE r.batch_id = %(batch_id)s AND ({any_bad})
-          RETURNING r.*
-        )
-        INSERT INTO ops.quarantine (batch_id, table_name, row_number, column_name, reason, raw_row)
-        SELECT batch_id, {_literal(table)}, row_number,
-               coalesce({first_column}),
-               concat_ws('; ', {reasons}),
-               to_jsonb(bad) - 'batch_id' - 'row_number'
-        FROM bad
-    """
+    return _move_to_quarantine_sql(table, range_checks) if range_checks else ""

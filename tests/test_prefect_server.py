@@ -143,6 +143,38 @@ def _agency_config(tmp_path: Path, drop: Path) -> Path:
     return path
 
 
+def _prefect_env(tmp_path: Path, api: str, **extra: str) -> dict[str, str]:
+    """The server's and the CLI's environment: a SQLite database in tmp_path, no UI, no
+    telemetry, and no scheduler (runs are created by the test only)."""
+    return {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "PREFECT_API_URL": api,
+        "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{tmp_path / 'prefect.db'}",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_UI_ENABLED": "false",
+        "PREFECT_CLI_PROMPT": "false",
+        "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        **extra,
+    }
+
+
+def _worker_env(prefect_env: dict[str, str], url: str, config: Path) -> dict[str, str]:
+    """A worker's environment: the test's database and agency, the emulators' credentials."""
+    return {
+        **prefect_env,
+        "DATABASE_URL": url,
+        "VNOTIFY_CONFIG": str(config),
+        "VNOTIFY_REPO": str(REPO_ROOT),
+        "TWILIO_ACCOUNT_SID": TEST_ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN,
+        "SENDGRID_API_KEY": TEST_SENDGRID_API_KEY,
+        "VNOTIFY_PUBLIC_BASE_URL": "http://127.0.0.1:9",  # status callbacks go nowhere
+        "PREFECT_WORKER_QUERY_SECONDS": "1",
+    }
+
+
 def _outbox_states(url: str) -> Counter:
     with psycopg.connect(url) as conn:
         return Counter(state for (state,) in conn.execute("SELECT state FROM ops.outbox"))
@@ -154,29 +186,8 @@ def test_the_notify_deployment_runs_on_a_real_server_and_worker(clean_db_url, sm
     config = _agency_config(tmp_path, drop)
     port = _free_port()
     api = f"http://127.0.0.1:{port}/api"
-    prefect_env = {
-        **os.environ,
-        "PREFECT_HOME": str(tmp_path / "prefect-home"),
-        "PREFECT_API_URL": api,
-        "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{tmp_path / 'prefect.db'}",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_UI_ENABLED": "false",
-        "PREFECT_CLI_PROMPT": "false",
-        # Runs are created by the test only: no scheduled run may start meanwhile.
-        "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-    }
-    worker_env = {
-        **prefect_env,
-        "DATABASE_URL": clean_db_url,
-        "VNOTIFY_CONFIG": str(config),
-        "VNOTIFY_REPO": str(REPO_ROOT),
-        "TWILIO_ACCOUNT_SID": TEST_ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN,
-        "SENDGRID_API_KEY": TEST_SENDGRID_API_KEY,
-        "VNOTIFY_PUBLIC_BASE_URL": "http://127.0.0.1:9",  # status callbacks go nowhere
-        "PREFECT_WORKER_QUERY_SECONDS": "1",
-    }
+    prefect_env = _prefect_env(tmp_path, api)
+    worker_env = _worker_env(prefect_env, clean_db_url, config)
     server_log, worker_log = tmp_path / "server.log", tmp_path / "worker.log"
     server_args = [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)]
     worker_args = [PREFECT, "--no-prompt", "worker", "start", "--pool", "vnotify", "--type", "process"]
@@ -259,33 +270,16 @@ def test_a_killed_worker_does_not_wedge_the_schedule_and_someone_hears_of_it(
     assert "alert_emails: [data-engineering@example.gov]" in config.read_text()  # the sample's contact
     port = _free_port()
     api = f"http://127.0.0.1:{port}/api"
-    prefect_env = {
-        **os.environ,
-        "PREFECT_HOME": str(tmp_path / "prefect-home"),
-        "PREFECT_API_URL": api,
-        "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{tmp_path / 'prefect.db'}",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_UI_ENABLED": "false",
-        "PREFECT_CLI_PROMPT": "false",
-        "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-        "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
+    prefect_env = _prefect_env(
+        tmp_path,
+        api,
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY="30",
         # The server as deploy/prefect-server.env.example sets it: basic auth on every call.
-        "PREFECT_SERVER_API_AUTH_STRING": "vnotify:test-only-secret",
-        "PREFECT_API_AUTH_STRING": "vnotify:test-only-secret",
-    }
+        PREFECT_SERVER_API_AUTH_STRING="vnotify:test-only-secret",
+        PREFECT_API_AUTH_STRING="vnotify:test-only-secret",
+    )
     auth = ("vnotify", "test-only-secret")
-    worker_env = {
-        **prefect_env,
-        "DATABASE_URL": clean_db_url,
-        "VNOTIFY_CONFIG": str(config),
-        "VNOTIFY_REPO": str(REPO_ROOT),
-        "TWILIO_ACCOUNT_SID": TEST_ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN,
-        "SENDGRID_API_KEY": TEST_SENDGRID_API_KEY,
-        "VNOTIFY_PUBLIC_BASE_URL": "http://127.0.0.1:9",
-        "PREFECT_WORKER_QUERY_SECONDS": "1",
-    }
+    worker_env = _worker_env(prefect_env, clean_db_url, config)
     server_log = tmp_path / "server.log"
     first_log, second_log = tmp_path / "worker-1.log", tmp_path / "worker-2.log"
     server_args = [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)]
