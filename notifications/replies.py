@@ -6,6 +6,10 @@ to stop contacting the sender ("please stop texting me", "no me envíen más"), 
 contains a keyword ("the bus stop", "when will this end?") or is about someone else ("he won't stop
 texting me", "él no deja de llamarme" are urgent, not opt-outs).
 
+What the rules leave open, a second reader learned from the labelled corpus decides
+(notifications.reply_model, see `_kind`): it holds and asks about replies that read as a
+revocation however they are worded.
+
 Independently of the kind, a reply that suggests danger or new information is `urgent`, for staff
 to see first. The rules lean towards flagging (a wasted look costs less than a missed threat) but
 skip common benign idioms ("help me understand", "I'm afraid I missed", "no estoy seguro de…").
@@ -24,6 +28,7 @@ from enum import StrEnum
 from typing import Final
 
 from notifications.catalog import STOP_KEYWORDS
+from notifications.reply_model import revocation_probability
 from notifications.reply_rules import (
     ABOUT_SOMEONE_ELSE,
     CONTEXT_WORDS,
@@ -120,6 +125,11 @@ def _prepare(text: str) -> _Text:
     )
     words = tuple(word for clause in clauses for word in clause)
     return _Text(words, clauses, " ".join(words), marks)
+
+
+def reply_clauses(text: str) -> tuple[tuple[str, ...], ...]:
+    """The reply's words by clause, as the rules and the reply model read them."""
+    return _prepare(text).clauses
 
 
 # --- Whole-message commands (what carriers honour) --------------------------------------------
@@ -223,12 +233,21 @@ _FUZZY_TARGETS: Final = {
 _STOP_EMOJI: Final = frozenset("🛑⛔🚫✋📵🙅🔕🤐")
 STOP_EMOJI_RULE: Final = "maybe:stop_emoji"
 
+# The reply model's probability (notifications.reply_model): a reply the rules let through is held
+# from HOLD_FROM on; one that only a weak cue held is released below RELEASE_BELOW; a
+# plain-language opt-out below DOUBT_BELOW is held and asked about instead of honoured at once.
+# Chosen by leaving out one writer's set of tuning.csv at a time (tests/data/replies-corpus).
+MODEL_RULE: Final = "maybe:reads_as_revocation"
+HOLD_FROM: Final = 0.4
+RELEASE_BELOW: Final = 0.2
+DOUBT_BELOW: Final = 0.05
+
 
 # The rule names `matched` can hold (joined by "+"), so callers and tests can check it quotes nothing.
 RULE_NAMES: Final = frozenset(
     [rule for commands in (_STOP_COMMANDS, _OPT_IN_COMMANDS, _HELP_COMMANDS) for rule, _ in commands.values()]
     + [rule for rules in (OPT_OUT_RULES, URGENT_RULES, REVOCATION_CUES) for rule, _ in rules.names.values()]
-    + [FUZZY_STOP_RULE, STOP_EMOJI_RULE]
+    + [FUZZY_STOP_RULE, STOP_EMOJI_RULE, MODEL_RULE]
 )
 # Every whole-message opt-out keyword, as words separated by one space ("stop", "darse de baja").
 OPT_OUT_KEYWORDS: Final = frozenset(" ".join(words) for words in _STOP_COMMANDS)
@@ -319,11 +338,17 @@ def _misspelled_stop(words: tuple[str, ...]) -> tuple[str, str | None] | None:
     return None
 
 
-def _kind(text: _Text) -> tuple[ReplyKind, str, str | None] | None:
+def _kind(text: _Text, urgent: bool) -> tuple[ReplyKind, str, str | None] | None:
     """The command or opt-out request in the reply, in order of precedence; None for OTHER.
 
     A reply that says the sender wants the messages to go on, or whose stop-like word is about
-    something else, is not a revocation; a stop-like word with neither is POSSIBLE_OPT_OUT."""
+    something else, is not a revocation; a stop-like word with neither is POSSIBLE_OPT_OUT. The
+    reply model (notifications.reply_model) then reads what the rules could not decide: it holds
+    a reply that reads as a revocation, releases one that only a weak cue held, and turns a
+    plain-language opt-out it doubts into a hold, so the sender is asked rather than dropped.
+    Keyword commands are never second-guessed. The model alone holds nothing urgent ("please help",
+    "I am not safe here": staff see those first, and a request to confirm STOP is no answer to
+    them): urgent revocations are the rules' to find ("stop texting me, he's outside")."""
     if rule := _command(text.words, _STOP_COMMANDS, _STOP_FILLERS):
         return ReplyKind.OPT_OUT, *rule
     if rule := _command(text.words, _OPT_IN_COMMANDS, frozenset()):
@@ -334,13 +359,20 @@ def _kind(text: _Text) -> tuple[ReplyKind, str, str | None] | None:
         return ReplyKind.OPT_OUT, *rule
     if KEEP_RULES.first(text.flat):
         return None
-    if rule := _opt_out_phrase(text.clauses):
-        return ReplyKind.OPT_OUT, *rule
     for clause in text.clauses:
         if rule := _command(clause, _STRONG_STOP, _STOP_FILLERS):
             return ReplyKind.OPT_OUT, *rule
-    if (cue := REVOCATION_CUES.first(text.flat)) and not NEAR_MISS_RULES.first(text.flat):
+    probability = revocation_probability(text.clauses)
+    if rule := _opt_out_phrase(text.clauses):
+        return (ReplyKind.OPT_OUT if probability >= DOUBT_BELOW else ReplyKind.POSSIBLE_OPT_OUT), *rule
+    if (
+        (cue := REVOCATION_CUES.first(text.flat))
+        and not NEAR_MISS_RULES.first(text.flat)
+        and probability >= RELEASE_BELOW
+    ):
         return ReplyKind.POSSIBLE_OPT_OUT, *cue
+    if probability >= HOLD_FROM and not urgent:
+        return ReplyKind.POSSIBLE_OPT_OUT, MODEL_RULE, None
     return None
 
 
@@ -352,10 +384,10 @@ def classify_reply(text: str) -> ReplyClass:
     he's outside"): the opt-out is honoured and staff still see it.
     """
     prepared = _prepare(text)
-    kind = _kind(prepared)
+    urgent = URGENT_RULES.first(prepared.flat)
+    kind = _kind(prepared, urgent is not None)
     if kind is None and not _STOP_EMOJI.isdisjoint(text) and not KEEP_RULES.first(prepared.flat):
         kind = ReplyKind.POSSIBLE_OPT_OUT, STOP_EMOJI_RULE, None
-    urgent = URGENT_RULES.first(prepared.flat)
     reply_kind, kind_rule, hint = kind or (ReplyKind.OTHER, None, None)
     if hint is None and urgent:
         hint = urgent[1]

@@ -140,7 +140,9 @@ OPT_OUT_RULES: Final = Rules.of(
             "do_not_contact",
             "en",
             r"\b(?:dont|do not|don t|never|stop trying to|please dont|pls dont) (?:ever )?(?:text|txt|message|msg|contact|call|email|notify|"
-            r"bother|write|reach out to|reach|send) (?:me|us|this number|this phone|this cell|here|anymore|again|any more)\b",
+            r"bother|write|reach out to|reach|send) (?:me|us|this number|this phone|this cell|here|anymore|again|any more)\b|"
+            r"\b(?:dont|do not|never) send (?:me )?(?:anything|nothing|any thing) (?:else |more |at all )?(?:here|to this|to me|"
+            r"again|anymore)\b",
         ),
         (
             "do_not_want",
@@ -202,7 +204,7 @@ OPT_OUT_RULES: Final = Rules.of(
             "wrong_number",
             "en",
             r"\bwrong (?:number|num|no|phone|person|guy|lady|girl|cell|#)\b(?! (?:on|in|for|of) (?:the|my|this) "
-            r"(?:report|file|case|form)\b)|^(?:wrong|this is wrong)$",
+            r"(?:report|file|case|form)\b)(?! (?:for|of) (?:my|his|her|the) (?!(?:case|report)\b)\w+)(?! arrested\b)|^(?:wrong|this is wrong)$",
         ),
         (
             "wrong_number",
@@ -399,6 +401,55 @@ OPT_OUT_RULES: Final = Rules.of(
             r"\b(?:ya )?no me interesan?\b(?= (?:recibir|nada|saber|esto|eso|estos|sus|los mensajes|gracias|"
             r"por favor|porfa)\b|$)",
         ),
+        (
+            # Contact only through someone else: an advocate, a lawyer, a relative.
+            "through_someone_else",
+            "en",
+            r"\b(?:through|via|thru) my (?:advocate|lawyer|attorney|caseworker|case worker|social worker|counselor|"
+            r"representative|daughter|son|wife|husband|mom|mother|dad|father|sister|brother|family) only\b|\bonly "
+            r"(?:through|via|thru|contact|talk to|speak to|speak with|talk with) my (?:advocate|lawyer|attorney|caseworker|"
+            r"social worker|representative)\b|\bsend (?:everything|it all|all of it|updates|them|the texts|the updates) to "
+            r"(?:her|him|them|my \w+)(?: \w+)? (?:not|instead of) (?:me|this)\b|\b(?:is|will be) my (?:only )?(?:contact|point "
+            r"of contact) (?:now|from now on|going forward)\b",
+        ),
+        (
+            "through_someone_else",
+            "es",
+            r"\b(?:hablen|comuniquense|traten|contacten|escribanle|llamenle) (?:solo |solamente |nomas |unicamente )?(?:con|a) mi "
+            r"(?:abogad[ao]|licenciad[ao]|trabajadora social|trabajador social|hij[ao]|herman[ao]|espos[ao]|mama|papa|"
+            r"madre|padre|defensor[a]?|representante)\b(?=.*\b(?:no|solo|solamente|nomas|unicamente)\b)|\b(?:toda|cualquier) "
+            r"comunicacion (?:sea )?(?:con|por medio de|a traves de)\b|\b(?:por medio|a traves) de mi (?:abogad[ao]|"
+            r"trabajadora social|trabajador social|defensor[a]?|representante)\b|\bque mi \w+ (?:\w+ )?reciba (?:los|las|"
+            r"sus) (?:avisos|mensajes|notificaciones)\b|\ba mi (?:ya )?no(?: por aqui| me (?:escriban|manden))?$",
+        ),
+        (
+            "not_authorised",
+            None,
+            r"\b(?:i )?(?:do not|dont|no longer) (?:authorize|authorise|consent|agree)\b(?! to (?:the|a|an|any) (?:search|"
+            r"interview|lineup|test))|\bno (?:autorizo|consiento|acepto|doy (?:mi )?(?:permiso|consentimiento)|permito)\b",
+        ),
+        (
+            "no_more_surveys",
+            None,
+            r"\b(?:dont|do not|never|stop|quit|no more) (?:send(?:ing)? (?:me )?|ask(?:ing)? me )?(?:any )?(?:more )?"
+            r"(?:surveys|survey questions|questionnaires)\b|\bno (?:me )?(?:manden|envien|mande|envie) (?:mas )?encuestas\b|"
+            r"\bno quiero (?:mas encuestas|que me vuelvan a preguntar|contestar (?:mas )?encuestas)\b",
+        ),
+        (
+            "enough_for_me",
+            "es",
+            r"\bprefiero no (?:seguir )?(?:recibir|recibiendo|saber)\b|\bno hace falta (?:que me )?(?:sigan|seguir) "
+            r"(?:informando|avisando|escribiendo|mandando|enviando)\w*|\bno me (?:den|sigan dando) (?:mas )?seguimiento\b|"
+            r"\bpaso de (?:recibir|los mensajes|sus mensajes|esto)\b|(?<!\bno se )\bolvid(?:ense|en) de mi\b|\baqui me bajo\b|\bhasta "
+            r"aqui (?:nomas|nada mas|llego|llegamos)\b|\bahi muere\b|\bcon eso es suficiente\b(?! para\b)|\bno me la vuelvan a mandar\b",
+        ),
+        (
+            "another_way",
+            "en",
+            r"\b(?:letters|mail|post) only\b|\b(?:as|by) (?:a )?(?:letter|letters|mail|post) instead\b|\brather not "
+            r"(?:have|get|receive|keep) (?:it|this|these|them) on my phone\b|\bnot (?:to )?this (?:mobile|cell|cellphone|"
+            r"phone|number|line)\b(?! (?:is|was|has)\b)",
+        ),
     ],
 )
 # Someone else or a negation just before a request to stop: "he won't stop texting me", "make him
@@ -431,7 +482,7 @@ KEEP_RULES: Final = Rules.of(
             r"(?<!no need to )(?<!dont need to )(?<!dont have to )\bkeep me (?:updated|posted|informed|in the loop)\b|\b(?:texting|texts|text|txt) (?:is|are) (?:fine|ok|okay|good)\b|"
             r"\b(?:im|i am) (?:fine|ok|okay|good) with (?:your|the|these) (?:texts|messages|updates)\b|\b(?:sign|put|add) me back\b|\bresubscribe\b|\baccidentally\b|"
             r"\b(?:opt out|optout|unsubscribe|cancel) (?:of |from )?what\b|\b(?:stop|unsubscribe|cancel|opt out) (?:no way|heck no|"
-            r"hell no|nope)\b|\bkeep (?:em|them|these|those|the texts|the messages|the updates) coming\b|\b(?:please|pls|plz|you can|u can|can you|"
+            r"hell no|nope)\b|\bkeep (?:em|them|these|those|the texts|the messages|the updates) coming\b|(?<!\bdont )(?<!\bdo not )(?<!\bdidnt )\b(?:please|pls|plz|you can|u can|can you|"
             r"go ahead and|i want you to|want to|wanna) keep (?:texting|sending|getting|messaging|me)\b",
         ),
         (
@@ -442,7 +493,7 @@ KEEP_RULES: Final = Rules.of(
         (
             "keep",
             "en",
-            r"\b(?:didnt|did not|dont|do not) (?:mean|want) to (?:say|text|send|reply) stop\b|\bby (?:accident|mistake)\b|\b(?:what happens|will i|would i) .*\bif (?:i )?(?:reply|text|send|say) stop\b",
+            r"\b(?:didnt|did not|dont|do not) (?:mean|want) to (?:say|text|send|reply) stop\b|\b(?:sent|texted|typed|replied|hit|pressed|said|wrote|send|reply|replied with) (?:\w+ )?(?:stop|end|cancel|quit|unsubscribe|that|it|this) (?:\w+ )?by (?:accident|mistake)\b|\b(?:stop|end|cancel|quit|unsubscribe) (?:was )?(?:by|a) (?:accident|mistake)\b|\b(?:what happens|will i|would i) .*\bif (?:i )?(?:reply|text|send|say) stop\b",
         ),
         (
             "keep",
@@ -452,14 +503,102 @@ KEEP_RULES: Final = Rules.of(
         (
             "keep",
             "es",
-            r"\b(?:si|tambien) (?:quiero|deseo) (?:seguir )?(?:recibiendo|recibir|los mensajes|mensajes)\b|\bquiero seguir recibiendo\b|\bno quiero dejar de recibir\b|\bquiero volver a recibir\b",
+            r"\b(?:si|tambien) (?:quiero|deseo) (?:seguir )?(?:recibiendo|recibir|los mensajes|mensajes)\b|(?<!\bno )\bquiero seguir recibiendo\b|\bno quiero dejar de recibir\b|\bquiero volver a recibir\b",
         ),
         (
             "keep",
             "es",
             r"\bque pasa si (?:contesto|respondo|mando|envio|escribo)\b|\bsin querer\b|\bpor (?:mensaje|texto) (?:esta|estan) bien\b|"
-            r"\b(?:sus|los|estos) mensajes si (?:me )?(?:sirven|ayudan|los quiero)\b|\b(?:quiero|queremos) seguir recibiendo\b|\b(?:volver a|vuelvan a|de nuevo) "
-            r"(?:inscribir|registrar|suscribir|agregar|anotar)\w*|\bsi quiero que me (?:avisen|informen|manden|escriban|sigan)\b|(?<!\bno me )(?<!\bno )(?<!\bno quiero que me )(?<!\bno deseo que me )\bsigan (?:mandando|enviando|escribiendo)(?:me)?\b|\bsi quiero los mensajes\b|\bpor error\b",
+            r"\b(?:sus|los|estos) mensajes si (?:me )?(?:sirven|ayudan|los quiero)\b|(?<!\bno )\b(?:quiero|queremos) seguir recibiendo\b|\b(?:volver a|vuelvan a|de nuevo) "
+            r"(?:inscribir|registrar|suscribir|agregar|anotar)\w*|\bsi quiero que me (?:avisen|informen|manden|escriban|sigan)\b|(?<!\bno me )(?<!\bno )(?<!\bno quiero que me )(?<!\bno deseo que me )(?<!\bautorizo que me )(?<!\bautorizo a que me )(?<!\bpermito que me )(?<!\bacepto que me )(?<!\bfalta que me )\bsigan (?:mandando|enviando|escribiendo)(?:me)?\b|\bsi quiero los mensajes\b|\b(?:mande|puse|envie|escribi|respondi|conteste|mando|puso|mandaron|pusieron) (?:\w+ )?(?:alto|baja|stop|eso|cancelar) (?:\w+ )?(?:x|por) error\b|\b(?:alto|baja|stop) (?:fue )?(?:x|por) error\b",
+        ),
+        (
+            "asks_what_it_does",
+            None,
+            r"\b(?:if|si|will|would) (?:i |yo |me |we )?(?:unsubscribe|opt out|optout|cancel|doy de baja|"
+            r"salgo|mando (?:alto|baja|stop)|pongo (?:alto|baja|stop))\b|\b(?:not doing it|not sending (?:it|that|either|"
+            r"stop)|no lo voy a (?:mandar|enviar|hacer)|no voy a (?:mandar|poner|enviar) (?:alto|baja|stop|nada))\b",
+        ),
+        (
+            "keep",
+            "en",
+            r"\bkeep (?:me )?(?:subscribed|signed up|on (?:the|your) list)\b|\b(?:i|we) (?:still )?want (?:the |my |your |"
+            r"every |all the |all )?(?:msgs|txts|update|updates|texts|messages)\b|\bkeep (?:the )?(?:case )?(?:txts|texts|msgs|"
+            r"updates|messages) coming\b|\b(?:nvm|never mind|nevermind|ignore) (?:abt |about )?(?:the |my )?(?:stop|unsubscribe|"
+            r"cancel)\b|\b(?:sent|texted|typed|replied) (?:stop|end|cancel) (?:by|x) (?:mistake|accident)\b",
+        ),
+        (
+            "keep",
+            "es",
+            r"\bno me (?:borren|quiten|saquen|eliminen|den de baja|dejen de (?:mandar|enviar|avisar|escribir))\b|\bno "
+            r"borren mi (?:numero|telefono|cel|celular)\b|\bno me voy a dar de baja\b|\bno quiero (?:q|que) (?:paren|dejen|"
+            r"se detengan)\b|\b(?:todavia|aun|si) quiero (?:los |sus )?(?:mensajes|msjs|msj|textos|avisos|info)\b|"
+            r"\bsigan (?:avisandome|informandome|mandandome|escribiendome)\b",
+        ),
+        (
+            "only_asking",
+            None,
+            r"\b(?:im|i am) not (?:opting out|unsubscribing|stopping|cancelling|canceling)\b|\bnot (?:opting out|"
+            r"unsubscribing)\b|\b(?:just|only) (?:asking|curious|wondering)\b|\b(?:nomas|solo|solamente) (?:pregunto|"
+            r"preguntaba|es pregunta)\b|\bno (?:lo )?quiero (?:hacer|cancelar|mandar)\b|\b(?:dont|do not) want to "
+            r"(?:stop|opt out|unsubscribe|be removed)\b|\bno quiero (?:darme de baja|salirme|cancelar)\b",
+        ),
+        (
+            "keep_going",
+            None,
+            r"\b(?:dont|do not|never) stop (?:updating|looking|working|investigating|searching|trying|letting me know|"
+            r"keeping me)\b|\bno (?:dejen|deje) de (?:mandarme|enviarme|avisarme|informarme|buscar|investigar)\b|"
+            r"\bno (?:quiero|deseo) que me (?:quiten|saquen|borren|den de baja|eliminen)\b|\bno de los (?:mensajes|textos)\b|"
+            r"\bnot (?:from )?(?:the|these|your) (?:texts|messages|updates|case updates)\b",
+        ),
+        (
+            "said_to_someone",
+            None,
+            r"\b(?:leave me alone|dejame en paz|dejeme en paz|stop)[\s]*(?:is|was|es|fue) (?:what|lo que) (?:i|le|les)\b|"
+            r"\b(?:leave me alone|dejame en paz|dejeme en paz) eso le (?:digo|dije)\b",
+        ),
+        (
+            "still_want",
+            None,
+            r"\bstill want (?:the |my |case |your )*(?:updates|texts|messages|msgs|txts)\b|"
+            r"\bno me quiero dar de baja\b|\b(?:deje|dejamos) de recibir\b|\b(?:i|we) (?:stopped|quit) (?:getting|receiving)\b",
+        ),
+        (
+            "someone_else_asked",
+            None,
+            r"(?<!\byou )(?<!\bu )(?<!\byall )\bmeant (?:to (?:text|send|message)|for) (?:my|mi)\b|\b(?:era|iba) para mi (?:\w+)\b|\bwrong "
+            r"(?:chat|convo|conversation|thread)\b|\btell (?:the|that|this) \w+(?: \w+){0,4} to stop\b|\b(?:contacted|called|calls|bothered|harassed|texted) (?:by|from) "
+            r"(?:the )?(?:media|press|news|reporters|reporter)\b|\bdel banco\b|\bblock (?:the|that|his|her|their) "
+            r"(?:number|phone) (?:that|of|from)\b",
+        ),
+        (
+            "keep_texting",
+            None,
+            r"(?<!\bdont )(?<!\bdo not )(?<!\bnot )(?<!\byou )(?<!\bu )(?<!\bya )(?<!\bto )(?<!\bthey )(?<!\bwhy )"
+            r"(?<!\bhe )(?<!\bshe )\bkeep (?:texting|messaging|sending|updating) (?:me|us)\b|\bcontact me only$|"
+            r"\b(?:stop|alto) (?:means|significa)\b|\b(?:done|finished|completed) with the "
+            r"survey\b|\b(?:termine|ya conteste) (?:la )?encuesta\b|\bno (?:es|era) (?:el |un )?numero equivocado\b|\bnot "
+            r"(?:a |the )?wrong (?:number|person)\b|\b(?:leave me alone|dejame en paz) (?:he|she|they|el|ella) (?:said|says|"
+            r"told|yelled|dijo|grito)\b|\bunsubscribed? from (?:his|her|their|living)\b",
+        ),
+        (
+            "feelings",
+            None,
+            r"\b(?:cant|can t|cannot|couldnt) stop (?:thinking|crying|shaking|worrying|looking)\b|\bno puedo dejar de "
+            r"(?:pensar|llorar|temblar)\b|\b(?:im|i am|i m) not (?:scared|afraid|worried|angry|upset|mad) (?:anymore|any more)\b|"
+            r"\bya no (?:tengo miedo|estoy (?:asustad[ao]|preocupad[ao]|enojad[ao]))\b",
+        ),
+        (
+            # Texts preferred to calls or post, which we never send: the sender keeps these messages.
+            # A refusal of e-mail is not covered, so it still opts out (the opt-out takes every
+            # channel, the safe reading).
+            "texts_preferred",
+            None,
+            r"^(?!.*\b(?:email|emails|emailing|e mail|correo|correos|electronico)\b).*(?:\b(?:texting|texts|text|txt|txts)"
+            r" (?:is|are|s) (?:actually |still )?(?:better|best|perfect|great|good|enough|fine)\b|\b(?:texts|text|txt) only\b|"
+            r"\bjust text\b|\btext me (?:here )?instead\b|\btext me (?:on|at) this (?:number|phone)\b|\bprefer (?:a )?(?:text|texts|texting)\b|\btexting me is\b|"
+            r"\b(?:solo|nomas|mejor) (?:por )?(?:mensajes|mensaje|textos|texto|msjs)\b(?! no\b)|\bmejor (?:mandenme|mandame|envienme|"
+            r"escribanme) (?:un )?(?:mensaje|mensajes|texto|textos|msj)\b|\bprefiero (?:los )?(?:mensajes|textos|msjs)\b|\b(?:mejor|solo) por aqui\b|\bpor aqui (?:esta|estan) bien\b|\bmandenme (?:un )?(?:mensaje|texto|msj)\b)",
         ),
     ],
 )

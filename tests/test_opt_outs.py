@@ -153,7 +153,7 @@ def test_an_email_unsubscribe_stops_texts_unless_emails_only_was_chosen(client, 
 def test_a_reply_that_might_be_an_opt_out_holds_asks_and_waits_for_a_decision(client, clean_db_url):
     _notified(clean_db_url)
     text_update = _queue_update(clean_db_url, "sms", PHONE)
-    response = _reply(client, "who is this?")
+    response = _reply(client, "Enough already")
     assert "Reply STOP to confirm" in response.text
     assert _opt_outs(clean_db_url) == {
         ("sms", PHONE): ("possible_opt_out", True),
@@ -191,7 +191,7 @@ def test_a_stop_after_the_question_confirms_the_hold_on_every_channel(client, cl
 
 def test_start_after_a_hold_lets_messages_go_on(client, clean_db_url):
     _notified(clean_db_url)
-    _reply(client, "who is this?", n=1)
+    _reply(client, "Enough already", n=1)
     _reply(client, "START", n=2)
     assert _opt_outs(clean_db_url) == {}
 
@@ -225,12 +225,12 @@ def test_the_review_queue_from_the_command_line(client, clean_db_url, monkeypatc
     from vnotify.cli import app
 
     _notified(clean_db_url)
-    _reply(client, "who is this?", n=1)
+    _reply(client, "Enough already", n=1)
     monkeypatch.setenv("DATABASE_URL", clean_db_url)
     listed = CliRunner().invoke(app, ["replies", "list", "--json"])
     assert listed.exit_code == 0, listed.output
     (waiting,) = json.loads(listed.output.strip().splitlines()[-1])["replies"]
-    assert "who is this" not in listed.output and waiting["kind"] == "possible_opt_out"
+    assert "enough already" not in listed.output.casefold() and waiting["kind"] == "possible_opt_out"
     decided = CliRunner().invoke(
         app,
         ["replies", "decide", str(waiting["inbound_id"]), "--opt-out", "--by", "reviewer.jones", "--json"],
