@@ -39,12 +39,18 @@ browser-deps:
 # template databases per worker process), then the tests marked `server` against the server at
 # 127.0.0.1:5432 (database `test`) when one answers: together those run every module that sends
 # SQL, which --sql-paths checks (tests/sql_paths.py). Each pass prints its 15 slowest tests.
+# Both passes run in a random order (pytest-randomly), the same one for a given seed: the seed is
+# printed first, and `make test PYTEST_SEED=N` replays that order.
 PYTEST_WORKERS ?= auto
+ifndef PYTEST_SEED
+PYTEST_SEED := $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+endif
 test: venv browser-deps
-	$(VENV)/bin/python -m pytest -q -n $(PYTEST_WORKERS) --durations=15
+	@echo "== test order seed $(PYTEST_SEED): replay with make test PYTEST_SEED=$(PYTEST_SEED) =="
+	$(VENV)/bin/python -m pytest -q -n $(PYTEST_WORKERS) --randomly-seed=$(PYTEST_SEED) --durations=15
 	@if $(VENV)/bin/python -m warehouse.probe "$${VNOTIFY_TEST_SERVER_URL:-postgresql://127.0.0.1:5432/test}"; then \
 	  echo "== every SQL path again on $${VNOTIFY_TEST_SERVER_URL:-postgresql://127.0.0.1:5432/test} =="; \
-	  DATABASE_URL="$${VNOTIFY_TEST_SERVER_URL:-postgresql://127.0.0.1:5432/test}" $(VENV)/bin/python -m pytest -q -n $(PYTEST_WORKERS) -m server --sql-paths --durations=15; \
+	  DATABASE_URL="$${VNOTIFY_TEST_SERVER_URL:-postgresql://127.0.0.1:5432/test}" $(VENV)/bin/python -m pytest -q -n $(PYTEST_WORKERS) -m server --sql-paths --randomly-seed=$(PYTEST_SEED) --durations=15; \
 	else echo "== no server at 127.0.0.1:5432: DATABASE_URL pass skipped =="; fi
 
 lint: venv
