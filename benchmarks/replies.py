@@ -20,12 +20,11 @@ import csv
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from notifications import reply_model
-from notifications.replies import ReplyKind, classify_reply, reply_clauses
+from notifications.replies import ReplyKind, classify_reply
 
-CORPUS = Path(__file__).resolve().parent.parent / "tests" / "data" / "replies-corpus"
+CORPUS = reply_model.TUNING_CORPUS.parent
 PARTS = ("tuning", "heldback")
 RECALL_TARGET = 0.99
 KEPT_TARGET = 0.95
@@ -111,9 +110,7 @@ def by_set(rows: Sequence[dict[str, str]]) -> tuple[float, float]:
     )
     for left_out in sets:
         kept_in = [row for row in rows if row["set"] != left_out]
-        trained = reply_model.train(
-            [(reply_clauses(row["text"]), row["label"] == "revocation") for row in kept_in]
-        )
+        trained = reply_model.trained_on_rows(kept_in)
         with reply_model.reading_with(trained):
             recall, kept, revocations, others = rates(score([row for row in rows if row["set"] == left_out]))
         figures.append((recall, kept))

@@ -24,7 +24,7 @@ import hashlib
 import json
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -149,9 +149,11 @@ def train(
     )
 
 
-def corpus_examples(path: Path, prepare: Callable[[str], Clauses]) -> list[tuple[Clauses, bool]]:
-    with path.open(encoding="utf-8", newline="") as file:
-        return [(prepare(row["text"]), row["label"] == "revocation") for row in csv.DictReader(file)]
+def trained_on_rows(rows: Iterable[Mapping[str, str]]) -> Model:
+    """Train on corpus rows (`text`, `label`), read into clauses as the classifier reads them."""
+    from notifications.replies import reply_clauses
+
+    return train([(reply_clauses(row["text"]), row["label"] == "revocation") for row in rows])
 
 
 def corpus_digest(path: Path) -> str:
@@ -159,9 +161,8 @@ def corpus_digest(path: Path) -> str:
 
 
 def trained_from_corpus(path: Path = TUNING_CORPUS) -> Model:
-    from notifications.replies import reply_clauses
-
-    return train(corpus_examples(path, reply_clauses))
+    with path.open(encoding="utf-8", newline="") as file:
+        return trained_on_rows(csv.DictReader(file))
 
 
 def write(trained: Model, path: Path, corpus: Path) -> None:
