@@ -214,7 +214,7 @@ def test_the_notify_deployment_runs_on_a_real_server_and_worker(clean_db_url, sm
                 {"prefect.deployments.steps.set_working_directory": {"directory": "{{ $VNOTIFY_REPO }}"}}
             ]
 
-            run = _run_deployment(api, notify["id"], {"as_of": BUILT_AS_OF}, worker_log, timeout=150)
+            run = _run_deployment(api, notify["id"], {"as_of": BUILT_AS_OF}, worker_log, timeout=300)
             assert run["state"]["type"] == "COMPLETED", worker_log.read_text()[-4000:]
             store = emulator.store
             texts, emails = len(store.twilio_messages), len(store.sendgrid_messages)

@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 
 from vnotify.config import AgencyConfig, load_config
 from vnotify.paths import REPO_ROOT
-from warehouse import keys
+from warehouse import dbt_manifest, keys
 from warehouse.contacts import normalize_new_contacts
 from warehouse.database import database_url
 
@@ -161,20 +161,32 @@ def transform(
     """Normalize new contacts, then `dbt build`. `runner` is a dbtRunner-like object (the flow
     passes prefect-dbt's PrefectDbtRunner).
 
-    Seeds, models and unit tests (the eligibility rules) always run. Data tests scan whole
-    tables, so they run on full and first builds, or when `all_tests` is set (the nightly job);
-    a 5-minute incremental run skips them."""
+    Seeds and models always run. The unit tests (the eligibility rules) run at every build
+    until they have passed in this process for this parse of the project: they test the
+    project's SQL on fixed rows, never the warehouse's data, so a scheduled run (a process of its
+    own) always runs them, while the demo's or a test session's later builds skip them. Data
+    tests scan whole tables, so they run on full and first builds, or when `all_tests` is set
+    (the nightly job); a 5-minute incremental run skips them."""
     started = time.perf_counter()
     url = url or database_url()
     config = config or load_config()
     run = _start_run(url, full_refresh)
     since, upto = run.since_batch_id, run.upto_batch_id
     contacts = normalize_new_contacts(url, since_batch_id=since)
-    with _environment(dbt_environment(url)):
+    environment = dbt_environment(url)
+    with _environment(environment), dbt_manifest.invocation_lock:
+        parsed = None
         if runner is None:
             from dbt.cli.main import dbtRunner
 
-            runner = dbtRunner()
+            parsed = _reused_parse(config, environment, quiet)
+            runner = dbtRunner(manifest=parsed.manifest) if parsed else dbtRunner()
+        unit_tests_known_to_pass = parsed is not None and dbt_manifest.unit_tests_passed(parsed.key)
+        excluded = [
+            # Data tests scan whole tables: full and first builds, or when asked.
+            *([] if since is None or all_tests else ["test_type:data"]),
+            *(["test_type:unit"] if unit_tests_known_to_pass else []),
+        ]
         outcome = runner.invoke(
             [
                 *dbt_args(
@@ -184,8 +196,7 @@ def transform(
                     as_of=as_of,
                     since_settled_seq=run.since_settled_seq,
                 ),
-                # Data tests scan whole tables: full and first builds, or when asked.
-                *([] if since is None or all_tests else ["--exclude", "test_type:data"]),
+                *(["--exclude", *excluded] if excluded else []),
                 "--project-dir",
                 str(DBT_DIR),
                 "--profiles-dir",
@@ -193,6 +204,8 @@ def transform(
                 *(["--log-level", "error"] if quiet else []),
             ]
         )
+        if parsed is not None and outcome.success and not unit_tests_known_to_pass:
+            dbt_manifest.record_unit_tests_passed(parsed.key)
     nodes: dict[str, int] = {}
     failures: list[str] = []
     for item in getattr(outcome.result, "results", None) or []:
@@ -208,6 +221,30 @@ def transform(
     return TransformResult(
         success, seconds, contacts, nodes, failures, since_batch_id=since, upto_batch_id=upto
     )
+
+
+def _reused_parse(
+    config: AgencyConfig, environment: dict[str, str], quiet: bool
+) -> dbt_manifest.Parsed | None:
+    """This process's parse of the project (warehouse.dbt_manifest), pointed at the build's
+    database; None when the project does not parse (the build then parses and reports why)."""
+    from dbt.cli.main import dbtRunner
+
+    def parse():
+        outcome = dbtRunner().invoke(
+            [
+                *dbt_args("parse", config),
+                "--project-dir",
+                str(DBT_DIR),
+                "--profiles-dir",
+                str(DBT_DIR),
+                *(["--log-level", "error"] if quiet else []),
+            ]
+        )
+        return outcome.result if outcome.success else None
+
+    key = dbt_manifest.parse_key(dbt_vars(config), environment, DBT_DIR)
+    return dbt_manifest.parsed_for(key, environment["VNOTIFY_DB_NAME"], parse)
 
 
 @dataclass(frozen=True)
