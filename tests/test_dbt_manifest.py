@@ -78,3 +78,16 @@ def test_an_edit_of_the_project_is_a_new_key(tmp_path):
     model.write_text(model.read_text() + "\n-- edited\n")
     assert dbt_manifest.parse_key(parse_vars, environment, project) != before
     assert dbt_manifest.parse_key({**parse_vars, "holdout_share": 0.3}, environment, project) != before
+
+
+def test_a_project_with_an_ephemeral_model_is_parsed_by_each_build():
+    from types import SimpleNamespace
+
+    def parse(materialized):
+        node = SimpleNamespace(config=SimpleNamespace(materialized=materialized), database="a")
+        return lambda: SimpleNamespace(nodes={"model.vnotify.m": node}, sources={})
+
+    assert dbt_manifest.parsed_for(("ephemeral",), "b", parse("ephemeral")) is None
+    assert ("ephemeral",) not in dbt_manifest._parsed
+    kept = dbt_manifest.parsed_for(("table",), "b", parse("table"))
+    assert kept is not None and kept.manifest.nodes["model.vnotify.m"].database == "b"

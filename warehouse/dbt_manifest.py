@@ -72,12 +72,16 @@ def parse_key(parse_vars: dict[str, Any], environment: dict[str, str], project_d
 
 def parsed_for(key: tuple, database: str, parse: Callable[[], Any]) -> Parsed | None:
     """The parse for `key` (made by `parse` the first time), pointed at `database`; None when
-    `parse` gives None. The caller holds `invocation_lock` until its build ends: builds share the
+    `parse` gives None or the project has an ephemeral model (each build then parses). The caller holds `invocation_lock` until its build ends: builds share the
     one manifest."""
     manifest = _parsed.get(key)
     if manifest is None:
         manifest = parse()
         if manifest is None:  # the project does not parse: nothing to keep
+            return None
+        if any(node.config.materialized == "ephemeral" for node in manifest.nodes.values()):
+            # dbt marks a node's ephemeral CTEs injected once and would not redo it for the next
+            # build's SQL: such a project is parsed by each build, as dbt does by itself.
             return None
         # One agency and project at a time: an edited project replaces its parse.
         _parsed.clear()
