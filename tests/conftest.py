@@ -46,6 +46,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if {"db_url", "clean_db_url", "built"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.db)
+    # Modules with a `slow` test first, in the order pytest-randomly shuffled them (it reorders
+    # before this hook; the sort is stable): `make test` hands whole modules to its workers
+    # (--dist loadscope), so the minute-long ones start early and short ones fill in around
+    # them, instead of meeting at the end on one worker while the other waits.
+    slow_modules = {
+        item.module for item in items if item.get_closest_marker("slow") and hasattr(item, "module")
+    }
+    items.sort(key=lambda item: getattr(item, "module", None) not in slow_modules)
 
 
 def _with_database(url: str, name: str) -> str:

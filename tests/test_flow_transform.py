@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import psycopg
+import pytest
 
 from flows.transform import transform
 from ingest.run import ingest_path
 
 
+@pytest.mark.slow
 def test_transform_flow_builds_the_warehouse(prefect_harness, clean_db_url, small_agency):
     ingest_path(small_agency, "contract-csv", url=clean_db_url)
     summary = transform(as_of="2025-03-20T12:00:00+00:00")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from ingest.run import ingest_path
 from vnotify.config import load_config
@@ -84,6 +85,7 @@ def _decisions(url: str) -> dict[tuple[str, int], list[str]]:
     return {(number, seq): reasons for number, seq, reasons in rows}
 
 
+@pytest.mark.slow
 def test_the_current_cde_layout_loads_every_age_and_each_victim_is_decided(clean_db_url):
     (result,) = ingest_path(DATA / "nibrs-cde-2021", "nibrs-cde", url=clean_db_url)
     assert result.status == "loaded" and result.expectations_passed is True

@@ -554,6 +554,7 @@ def plant_hazards(
 SHARES = st.sampled_from([0.0, 0.15, 0.3])
 
 
+@pytest.mark.slow
 def test_no_unsafe_victim_is_ever_due(server_admin_url, migrated_template, tmp_path):
     config = _all_live(load_config())
     due_counts: list[int] = []
@@ -846,6 +847,7 @@ def _same_person_groups(rows: Sequence[Row]) -> dict[tuple[str, int], tuple[str,
     return {key: root(key) for key in parent}
 
 
+@pytest.mark.slow
 def test_every_victim_gets_exactly_one_decision(clean_db_url, small_agency, tmp_path):
     assert RULE_ONE_CODES <= SEED_SENSITIVE, "the seed dropped a rule 1 offense"
     folder = tmp_path / "agency"

@@ -274,6 +274,7 @@ def test_holm_and_bh_match_statsmodels(p_values: list[float]) -> None:
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)  # statsmodels' Holm takes ~25 ms a call
 @given(st.lists(st.floats(0, 1), min_size=1, max_size=30))
 def test_holm_and_bh_match_statsmodels_anywhere(p_values: list[float]) -> None:

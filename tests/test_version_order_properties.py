@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 from psycopg.rows import dict_row
@@ -273,6 +274,7 @@ def _in_order(deliveries: list[Delivery]) -> list[Delivery]:
     return sorted(deliveries, key=lambda d: (d.version.updated_at, d.copy))
 
 
+@pytest.mark.slow
 @settings(
     max_examples=10,
     deadline=None,
