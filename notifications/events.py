@@ -108,6 +108,7 @@ def adopt_early_events(conn: psycopg.Connection, outbox_ids: list[int] | None = 
         """,
         {"ids": outbox_ids},
     ).fetchall()
+    outbox.lock_rows(conn, [row[0] for row in rows])
     for outbox_id, status, at, _ in sorted(rows, key=lambda row: (row[2], row[3])):
         _advance_delivery(conn, outbox_id, status, TWILIO_STATUS_RANK, at)
     return len(rows)
@@ -126,6 +127,8 @@ def record_sendgrid_events(conn: psycopg.Connection, events: list) -> dict[str, 
     recorded as `rejected` with its reason (never its content: it may quote an address) and the
     others are stored; returns how many were new, repeats and rejected."""
     counts = {"stored": 0, "duplicates": 0, "rejected": 0}
+    named = [_notification_id(event) for event in events if isinstance(event, dict)]
+    outbox.lock_rows(conn, [outbox_id for outbox_id in named if outbox_id is not None])
     for index, event in enumerate(events):
         reason = sendgrid_event_problem(event)
         if reason is None:

@@ -203,8 +203,19 @@ def mark_sent(conn: psycopg.Connection, outbox_id: int, provider_id: str, worker
     return marked
 
 
+def lock_rows(conn: psycopg.Connection, outbox_ids: list[int]) -> None:
+    """Lock these rows in outbox_id order, the one order every writer of several rows in one
+    transaction takes them in: the sender recording a batch and a webhook's batch of events on
+    the same rows then wait for each other instead of deadlocking."""
+    conn.execute(
+        "SELECT outbox_id FROM ops.outbox WHERE outbox_id = ANY(%s) ORDER BY outbox_id FOR UPDATE",
+        (sorted(set(outbox_ids)),),
+    )
+
+
 def mark_sent_many(conn: psycopg.Connection, sent: list[tuple[int, str]], worker: str) -> int:
     """`mark_sent` for several rows of one worker in one statement."""
+    lock_rows(conn, [outbox_id for outbox_id, _ in sent])
     marked = conn.execute(
         """
         UPDATE ops.outbox AS o
