@@ -82,7 +82,7 @@ def wait_healthy(api: str, server: subprocess.Popen, log: Path, timeout: float =
     raise AssertionError(f"no /api/health within {timeout} s:\n{log.read_text()[-3000:]}")
 
 
-def api(api: str, method: str, path: str, auth=None, **kwargs) -> httpx.Response:
+def call_api(api: str, method: str, path: str, auth=None, **kwargs) -> httpx.Response:
     """One API call, retried as Prefect's own client retries it: the server answers 503 (or 429)
     while its SQLite database is busy, which a loaded 2-core machine makes likely."""
     with httpx.Client(base_url=api, timeout=10, auth=auth) as client:
@@ -99,13 +99,13 @@ def run_deployment(
     api: str, deployment_id: str, parameters: dict, worker_log: Path, timeout: float, auth=None
 ) -> dict:
     """Create a run of the deployment and wait for it to end; returns the flow run."""
-    response = api(
+    response = call_api(
         api, "POST", f"/deployments/{deployment_id}/create_flow_run", auth, json={"parameters": parameters}
     )
     run_id = response.json()["id"]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        run = api(api, "GET", f"/flow_runs/{run_id}", auth).json()
+        run = call_api(api, "GET", f"/flow_runs/{run_id}", auth).json()
         if run["state"]["type"] in TERMINAL:
             return run
         time.sleep(1)
@@ -170,7 +170,7 @@ def events(api: str, name: str, resource_id: str, auth=None) -> list[dict]:
     body = {
         "filter": {"event": {"name": [name]}, "resource": {"id": [resource_id]}, "occurred": {"since": since}}
     }
-    return api(api, "POST", "/events/filter", auth, json=body).json()["events"]
+    return call_api(api, "POST", "/events/filter", auth, json=body).json()["events"]
 
 
 def wait_for(what: str, check, timeout: float, log: Path):

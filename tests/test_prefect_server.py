@@ -51,7 +51,7 @@ def test_the_notify_deployment_runs_on_a_real_server_and_worker(clean_db_url, sm
         # The worker starts while the deployments are made: it waits for runs either way.
         with harness.running([*worker_args, "--install-policy", "never"], worker_env, worker_log):
             harness.prefect(prefect_env, "deploy", "--all", timeout=150)
-            deployments = harness.api(api, "POST", "/deployments/filter", json={}).json()
+            deployments = harness.call_api(api, "POST", "/deployments/filter", json={}).json()
             stored = {
                 d["name"]: [(s["schedule"]["cron"], s["schedule"]["timezone"]) for s in d["schedules"]]
                 for d in deployments
@@ -88,7 +88,7 @@ def test_the_notify_deployment_runs_on_a_real_server_and_worker(clean_db_url, sm
             assert (len(store.twilio_messages), len(store.sendgrid_messages)) == (texts, emails)
             assert harness.outbox_states(clean_db_url) == {"sent": texts + emails}
             # Only the runs the test asked for: no schedule started one meanwhile.
-            runs = harness.api(
+            runs = harness.call_api(
                 api, "POST", "/flow_runs/filter", json={"deployments": {"id": {"any_": [notify["id"]]}}}
             ).json()
             assert sorted(r["id"] for r in runs) == sorted([run["id"], again["id"]])

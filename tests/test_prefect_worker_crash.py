@@ -78,17 +78,17 @@ def test_a_killed_worker_does_not_wedge_the_schedule_and_someone_hears_of_it(
         )
         assert setup.returncode == 0, setup.stderr[-2000:]
         deployments = {
-            d["name"]: d for d in harness.api(api, "POST", "/deployments/filter", auth, json={}).json()
+            d["name"]: d for d in harness.call_api(api, "POST", "/deployments/filter", auth, json={}).json()
         }
         notify = deployments["notify"]
         assert notify["concurrency_options"]["collision_strategy"] == "ENQUEUE"
 
         def state_of(run_id: str) -> dict:
-            return harness.api(api, "GET", f"/flow_runs/{run_id}", auth).json()
+            return harness.call_api(api, "GET", f"/flow_runs/{run_id}", auth).json()
 
         def new_notify_run() -> str:
             body = {"parameters": {"as_of": BUILT_AS_OF}}
-            return harness.api(
+            return harness.call_api(
                 api, "POST", f"/deployments/{notify['id']}/create_flow_run", auth, json=body
             ).json()["id"]
 
@@ -125,7 +125,7 @@ def test_a_killed_worker_does_not_wedge_the_schedule_and_someone_hears_of_it(
                 second_log,
             )
             assert waited["state"]["type"] == "COMPLETED", second_log.read_text()[-4000:]
-            history = harness.api(
+            history = harness.call_api(
                 api, "GET", "/flow_run_states/", auth, params={"flow_run_id": waiting_id}
             ).json()
             states = [state["type"] for state in history]
