@@ -98,17 +98,32 @@ def adopt_early_events(conn: psycopg.Connection, outbox_ids: list[int] | None = 
     they came. With `outbox_ids`, only those rows' events (just marked sent); without, every
     such event whose id is now known: the dispatcher's sweep, for a callback committed while
     the id was being recorded. Returns how many were adopted."""
+    if outbox_ids is None:  # the sweep (callers naming rows already hold them)
+        outbox_ids = [
+            outbox_id
+            for (outbox_id,) in conn.execute(
+                """
+                SELECT DISTINCT o.outbox_id FROM ops.events AS e
+                JOIN ops.outbox AS o ON o.provider_id = e.provider_id
+                WHERE e.outbox_id IS NULL AND e.source = 'twilio'
+                """
+            )
+        ]
+        # The outbox rows before their events, as the sender holds them (mark_sent_many): the
+        # other order lets the sweep and a sender recording the same rows wait for each other.
+        outbox.lock_rows(conn, outbox_ids)
+    if not outbox_ids:
+        return 0
     rows = conn.execute(
         """
         UPDATE ops.events AS e SET outbox_id = o.outbox_id
         FROM ops.outbox AS o
         WHERE e.outbox_id IS NULL AND e.source = 'twilio' AND e.provider_id = o.provider_id
-          AND (%(ids)s::bigint[] IS NULL OR o.outbox_id = ANY(%(ids)s::bigint[]))
+          AND o.outbox_id = ANY(%(ids)s::bigint[])
         RETURNING e.outbox_id, e.event, e.occurred_at, e.event_id
         """,
         {"ids": outbox_ids},
     ).fetchall()
-    outbox.lock_rows(conn, [row[0] for row in rows])
     for outbox_id, status, at, _ in sorted(rows, key=lambda row: (row[2], row[3])):
         _advance_delivery(conn, outbox_id, status, TWILIO_STATUS_RANK, at)
     return len(rows)

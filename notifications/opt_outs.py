@@ -48,7 +48,7 @@ def opt_out_everywhere(
 ) -> set[Contact]:
     """Opt the person out on every channel (or only this address); a hold becomes an opt-out."""
     targets = {(channel, address)} if this_channel_only else linked_contacts(conn, channel, address)
-    for target_channel, target_address in targets:
+    for target_channel, target_address in sorted(targets):  # one order: no lock cycle
         conn.execute(
             """
             INSERT INTO ops.opt_outs (channel, address, source) VALUES (%s, %s, %s)
@@ -64,7 +64,7 @@ def opt_out_everywhere(
 def hold(conn: psycopg.Connection, channel: str, address: str, inbound_id: int) -> set[Contact]:
     """Hold every message to the person until they or a reviewer decide (an opt-out stays one)."""
     targets = linked_contacts(conn, channel, address)
-    for target_channel, target_address in targets:
+    for target_channel, target_address in sorted(targets):  # one order: no lock cycle
         conn.execute(
             """
             INSERT INTO ops.opt_outs (channel, address, source, pending_review, inbound_id)

@@ -104,3 +104,72 @@ def test_the_sender_records_a_batch_in_id_order(clean_db_url):
     _sending(clean_db_url, [lower, higher], "w1")
     sent = [(higher, "msg-higher"), (lower, "msg-lower")]
     assert not _locks_out_of_order(clean_db_url, lower, higher, lambda conn: mark_sent_many(conn, sent, "w1"))
+
+
+def test_expiring_leases_never_waits_for_a_row_someone_holds(clean_db_url):
+    """A worker's expire_leases (every round, every worker) skips a row another transaction
+    holds, and takes it next round."""
+    from notifications.outbox import expire_leases
+
+    free, held = queue(clean_db_url, 2, "sms")
+    with psycopg.connect(clean_db_url) as conn:
+        conn.execute(
+            "UPDATE ops.outbox SET state = 'sending', claimed_by = 'w1', lease_until = now() - interval '1 minute'"
+            " WHERE outbox_id = ANY(%s)",
+            ([free, held],),
+        )
+    with psycopg.connect(clean_db_url) as holder:
+        holder.execute("SELECT 1 FROM ops.outbox WHERE outbox_id = %s FOR UPDATE", (held,))
+        with psycopg.connect(clean_db_url) as conn:
+            conn.execute("SET lock_timeout = '5s'")  # the old statement waited for the holder
+            assert expire_leases(conn) == 1
+            conn.commit()
+        holder.rollback()
+    with psycopg.connect(clean_db_url) as conn:
+        assert expire_leases(conn) == 1
+        states = dict(conn.execute("SELECT outbox_id, state FROM ops.outbox").fetchall())
+    assert states == {free: "unknown", held: "unknown"}
+
+
+def test_the_early_event_sweep_locks_the_outbox_row_before_its_event(clean_db_url):
+    """The sweep for Twilio callbacks that came before their message's id was recorded takes
+    the outbox row first, then the event, as a sender recording the row does."""
+    from notifications.events import adopt_early_events
+
+    [outbox_id] = queue(clean_db_url, 1, "sms")
+    with psycopg.connect(clean_db_url) as conn:
+        conn.execute(
+            "UPDATE ops.outbox SET state = 'sent', provider_id = 'SM-early' WHERE outbox_id = %s",
+            (outbox_id,),
+        )
+        (event_id,) = conn.execute(
+            "INSERT INTO ops.events (source, event, provider_id, dedupe_key, occurred_at, detail)"
+            " VALUES ('twilio', 'delivered', 'SM-early', 'twilio:SM-early:delivered', now(), '{}')"
+            " RETURNING event_id"
+        ).fetchone()
+
+    def sweep(conn: psycopg.Connection) -> None:
+        with conn.transaction():
+            assert adopt_early_events(conn) == 1
+
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with psycopg.connect(clean_db_url, application_name="lock-order-under-test") as conn:
+                sweep(conn)
+        except BaseException as error:
+            failures.append(error)
+
+    with psycopg.connect(clean_db_url) as holder:  # a sender recording the row
+        holder.execute("SELECT 1 FROM ops.outbox WHERE outbox_id = %s FOR UPDATE", (outbox_id,))
+        thread = threading.Thread(target=run)
+        thread.start()
+        try:
+            _wait_until_blocked(clean_db_url, "lock-order-under-test")
+            with psycopg.connect(clean_db_url) as probe:
+                probe.execute("SELECT 1 FROM ops.events WHERE event_id = %s FOR UPDATE NOWAIT", (event_id,))
+        finally:
+            holder.rollback()
+            thread.join(timeout=60)
+    assert not failures, failures

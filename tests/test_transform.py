@@ -200,3 +200,44 @@ def test_dbt_docs_generate_works(built):
     assert result.success
     assert (dbt_target_dir() / "catalog.json").exists()
     assert (dbt_target_dir() / "index.html").exists()
+
+
+def _comments(url: str) -> dict[tuple[str, str, str | None], str]:
+    """(schema, relation, column or None) -> the comment the database holds."""
+    rows = _rows(
+        url,
+        """
+        SELECT n.nspname, c.relname, a.attname, d.description
+        FROM pg_description AS d
+        JOIN pg_class AS c ON c.oid = d.objoid AND d.classoid = 'pg_class'::regclass
+        JOIN pg_namespace AS n ON n.oid = c.relnamespace
+        LEFT JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum = d.objsubid AND d.objsubid > 0
+        WHERE n.nspname IN ('staging', 'intermediate', 'marts', 'restricted')
+        """,
+    )
+    return {(schema, relation, column): text for schema, relation, column, text in rows}
+
+
+def test_every_model_and_column_description_is_on_the_database(built):
+    """persist_docs after a first build and after an incremental
+    one, which replaces the tables and views: what analysts read in their SQL client is the YAML."""
+    from warehouse.data_dictionary import parse_manifest
+
+    models = [n for n in parse_manifest()["nodes"].values() if n["resource_type"] == "model"]
+    assert transform(url=built, as_of="2025-03-21T12:00:00+00:00", quiet=True).success  # incremental
+    comments = _comments(built)
+    columns_of = {(s, r) for s, r, c in comments}  # relations the database has comments on
+    expected, missing = 0, []
+    for model in models:
+        if model["config"].get("materialized") == "ephemeral":
+            continue
+        where = (model["schema"], model["alias"])
+        wanted = {None: model["description"]} if model["description"] else {}
+        # An empty description is no comment at all (PostgreSQL drops a comment set to '').
+        wanted |= {name: c["description"] for name, c in model["columns"].items() if c["description"]}
+        for column, text in wanted.items():
+            expected += 1
+            if comments.get((*where, column)) != text:
+                missing.append((*where, column))
+    assert expected > 100 and columns_of, (expected, len(columns_of))
+    assert not missing, f"{len(missing)} descriptions not on the database, e.g. {missing[:5]}"
