@@ -41,7 +41,7 @@ browser-deps:
 # SQL, which --sql-paths checks (tests/sql_paths.py). Each pass prints its 15 slowest tests.
 # Both passes run in a random order (pytest-randomly), the same one for a given seed: the seed is
 # printed first, and `make test PYTEST_SEED=N` replays that order.
-# Two workers per core (at most 8): a third of the suite waits on subprocesses, servers and
+# Two workers per core (at most 8): much of the suite waits on subprocesses, servers and
 # sleeps (the Prefect server tests, the browser), and on 2 cores 2 workers took 19.6 min, 3
 # took 14.0 and 4 took 11.2 (docs/contributing.md).
 PYTEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n * 2 > 8 ? 8 : n * 2 )))
