@@ -24,6 +24,13 @@ from vnotify.paths import REPO_ROOT, SAMPLE_CONFIG
 
 PREFECT = str(Path(sys.executable).parent / "prefect")
 TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+# A process worker for the `vnotify` pool that never installs packages (the venv has them).
+WORKER_COMMAND = [PREFECT, "--no-prompt", "worker", "start", "--pool", "vnotify", "--type", "process",
+                  "--install-policy", "never"]  # fmt: skip
+
+
+def server_command(port: int) -> list[str]:
+    return [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)]
 
 
 def free_port() -> int:
@@ -77,7 +84,7 @@ def wait_healthy(api: str, server: subprocess.Popen, log: Path, timeout: float =
             if httpx.get(f"{api}/health", timeout=2, auth=auth).status_code == 200:
                 return
         except httpx.HTTPError:
-            pass
+            pass  # not listening yet: ask again after the pause below
         time.sleep(0.5)
     raise AssertionError(f"no /api/health within {timeout} s:\n{log.read_text()[-3000:]}")
 

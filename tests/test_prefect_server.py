@@ -33,23 +33,15 @@ def test_the_notify_deployment_runs_on_a_real_server_and_worker(clean_db_url, sm
     prefect_env = harness.prefect_env(tmp_path, api)
     worker_env = harness.worker_env(prefect_env, clean_db_url, config)
     server_log, worker_log = tmp_path / "server.log", tmp_path / "worker.log"
-    server_args = [harness.PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)]
-    worker_args = [
-        harness.PREFECT,
-        "--no-prompt",
-        "worker",
-        "start",
-        "--pool",
-        "vnotify",
-        "--type",
-        "process",
-    ]
-    with harness.running(server_args, prefect_env, server_log) as server, run_in_thread() as emulator:
+    with (
+        harness.running(harness.server_command(port), prefect_env, server_log) as server,
+        run_in_thread() as emulator,
+    ):
         worker_env |= {"TWILIO_API_BASE_URL": emulator.base_url, "SENDGRID_API_HOST": emulator.base_url}
         harness.wait_healthy(api, server, server_log)
         harness.prefect(prefect_env, "work-pool", "create", "vnotify", "--type", "process")
         # The worker starts while the deployments are made: it waits for runs either way.
-        with harness.running([*worker_args, "--install-policy", "never"], worker_env, worker_log):
+        with harness.running(harness.WORKER_COMMAND, worker_env, worker_log):
             harness.prefect(prefect_env, "deploy", "--all", timeout=150)
             deployments = harness.call_api(api, "POST", "/deployments/filter", json={}).json()
             stored = {

@@ -44,19 +44,10 @@ def test_a_killed_worker_does_not_wedge_the_schedule_and_someone_hears_of_it(
     worker_env = harness.worker_env(prefect_env, clean_db_url, config)
     server_log = tmp_path / "server.log"
     first_log, second_log = tmp_path / "worker-1.log", tmp_path / "worker-2.log"
-    server_args = [harness.PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)]
-    worker_args = [
-        harness.PREFECT,
-        "--no-prompt",
-        "worker",
-        "start",
-        "--pool",
-        "vnotify",
-        "--type",
-        "process",
-    ]
-    worker_args += ["--install-policy", "never"]
-    with harness.running(server_args, prefect_env, server_log) as server, run_in_thread() as emulator:
+    with (
+        harness.running(harness.server_command(port), prefect_env, server_log) as server,
+        run_in_thread() as emulator,
+    ):
         worker_env |= {"TWILIO_API_BASE_URL": emulator.base_url, "SENDGRID_API_HOST": emulator.base_url}
         harness.wait_healthy(api, server, server_log, auth=auth)
         assert httpx.post(f"{api}/deployments/filter", json={}, timeout=10).status_code == 401
@@ -93,7 +84,7 @@ def test_a_killed_worker_does_not_wedge_the_schedule_and_someone_hears_of_it(
             ).json()["id"]
 
         crashed_id = new_notify_run()
-        with harness.running(worker_args, worker_env, first_log) as first_worker:
+        with harness.running(harness.WORKER_COMMAND, worker_env, first_log) as first_worker:
             harness.wait_for(
                 "a heartbeat of the first run",
                 lambda: harness.events(
@@ -110,7 +101,7 @@ def test_a_killed_worker_does_not_wedge_the_schedule_and_someone_hears_of_it(
 
         # Asked for while the dead run holds the slot: it waits, it is not cancelled.
         waiting_id = new_notify_run()
-        with harness.running(worker_args, worker_env, second_log):
+        with harness.running(harness.WORKER_COMMAND, worker_env, second_log):
             crashed = harness.wait_for(
                 "the dead run marked Crashed",
                 lambda: (run := state_of(crashed_id))["state"]["type"] == "CRASHED" and run,
