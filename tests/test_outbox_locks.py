@@ -44,9 +44,10 @@ def _wait_until_blocked(url: str, application: str) -> None:
     raise AssertionError(f"{application} never waited for a lock")
 
 
-def _locks_out_of_order(url: str, lower: int, higher: int, work) -> bool:
-    """Hold the lower row, run `work` in a transaction of its own until it waits for that row,
-    then ask for the higher row: True when `work` had already taken it (out of order)."""
+def _taken_while_waiting(url: str, held: int, work, probe: str, probed: int) -> bool:
+    """Hold outbox row `held`, run `work` in a connection of its own until it waits for that
+    row, then try `probe` (a FOR UPDATE NOWAIT of row `probed`): True when `work` had already
+    taken what the probe asks for."""
     failures: list[BaseException] = []
 
     def run() -> None:
@@ -57,16 +58,14 @@ def _locks_out_of_order(url: str, lower: int, higher: int, work) -> bool:
             failures.append(error)
 
     with psycopg.connect(url) as holder:
-        holder.execute("SELECT 1 FROM ops.outbox WHERE outbox_id = %s FOR UPDATE", (lower,))
+        holder.execute("SELECT 1 FROM ops.outbox WHERE outbox_id = %s FOR UPDATE", (held,))
         thread = threading.Thread(target=run)
         thread.start()
         try:
             _wait_until_blocked(url, "lock-order-under-test")
-            with psycopg.connect(url) as probe:
+            with psycopg.connect(url) as prober:
                 try:
-                    probe.execute(
-                        "SELECT 1 FROM ops.outbox WHERE outbox_id = %s FOR UPDATE NOWAIT", (higher,)
-                    )
+                    prober.execute(probe, (probed,))
                     taken = False
                 except psycopg.errors.LockNotAvailable:
                     taken = True
@@ -75,6 +74,12 @@ def _locks_out_of_order(url: str, lower: int, higher: int, work) -> bool:
             thread.join(timeout=60)
     assert not failures, failures
     return taken
+
+
+def _locks_out_of_order(url: str, lower: int, higher: int, work) -> bool:
+    """Hold the lower row while `work` runs: True when it had taken the higher one first."""
+    probe = "SELECT 1 FROM ops.outbox WHERE outbox_id = %s FOR UPDATE NOWAIT"
+    return _taken_while_waiting(url, lower, work, probe, higher)
 
 
 def _events(ids: list[int]) -> list[dict]:
@@ -152,24 +157,6 @@ def test_the_early_event_sweep_locks_the_outbox_row_before_its_event(clean_db_ur
         with conn.transaction():
             assert adopt_early_events(conn) == 1
 
-    failures: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            with psycopg.connect(clean_db_url, application_name="lock-order-under-test") as conn:
-                sweep(conn)
-        except BaseException as error:
-            failures.append(error)
-
-    with psycopg.connect(clean_db_url) as holder:  # a sender recording the row
-        holder.execute("SELECT 1 FROM ops.outbox WHERE outbox_id = %s FOR UPDATE", (outbox_id,))
-        thread = threading.Thread(target=run)
-        thread.start()
-        try:
-            _wait_until_blocked(clean_db_url, "lock-order-under-test")
-            with psycopg.connect(clean_db_url) as probe:
-                probe.execute("SELECT 1 FROM ops.events WHERE event_id = %s FOR UPDATE NOWAIT", (event_id,))
-        finally:
-            holder.rollback()
-            thread.join(timeout=60)
-    assert not failures, failures
+    # The row held as a sender recording it would; the sweep must not have taken the event yet.
+    probe = "SELECT 1 FROM ops.events WHERE event_id = %s FOR UPDATE NOWAIT"
+    assert not _taken_while_waiting(clean_db_url, outbox_id, sweep, probe, event_id)
