@@ -46,14 +46,40 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if {"db_url", "clean_db_url", "built"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.db)
-    # Modules with a `slow` test first, in the order pytest-randomly shuffled them (it reorders
-    # before this hook; the sort is stable): `make test` hands whole modules to its workers
-    # (--dist loadscope), so the minute-long ones start early and short ones fill in around
-    # them, instead of meeting at the end on one worker while the other waits.
-    slow_modules = {
-        item.module for item in items if item.get_closest_marker("slow") and hasattr(item, "module")
-    }
-    items.sort(key=lambda item: getattr(item, "module", None) not in slow_modules)
+    # The heaviest modules first (by their tests' `slow(minutes=N)`), in the order
+    # pytest-randomly shuffled them otherwise (it reorders before this hook; the sort is
+    # stable): `make test` hands whole modules to its workers (--dist loadscope with
+    # --no-loadscope-reorder, so xdist keeps this order), so the long ones start at once and
+    # short ones fill in around them, instead of one of them starting last and running alone.
+    minutes: dict[object, float] = {}
+    for item in items:
+        slow = item.get_closest_marker("slow")
+        if slow is not None and hasattr(item, "module"):
+            minutes[item.module] = minutes.get(item.module, 0) + slow.kwargs.get("minutes", 1)
+    items.sort(key=lambda item: -minutes.get(getattr(item, "module", None), 0))
+
+
+def _modules_using(fixture: str) -> set[str]:
+    tests = Path(__file__).parent
+    return {f"{tests.name}/{path.name}" for path in tests.glob("test_*.py") if fixture in path.read_text()}
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """--dist loadscope, but every module that uses `prefect_harness` on one worker: each
+    worker that needs it starts its own Prefect API (seconds of CPU, then polling all along),
+    and on 2 cores four of them starting together timed out."""
+    if config.getoption("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    harness_modules = _modules_using("prefect_harness")
+
+    class HarnessOnOneWorker(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "prefect_harness" if module in harness_modules else super()._split_scope(nodeid)
+
+    return HarnessOnOneWorker(config, log)
 
 
 def _with_database(url: str, name: str) -> str:
@@ -164,7 +190,7 @@ def prefect_harness():
     """One temporary Prefect API for the whole session (starting one takes seconds)."""
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=60):
+    with prefect_test_harness(server_startup_timeout=180):
         yield
 
 

@@ -48,7 +48,7 @@ def demo_run(tmp_path_factory, server_admin_url):
     return summary, results, out
 
 
-@pytest.mark.slow
+@pytest.mark.slow(minutes=7)
 @pytest.mark.db
 def test_every_stage_ran(demo_run):
     summary, results, out = demo_run

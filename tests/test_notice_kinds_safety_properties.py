@@ -223,7 +223,7 @@ def _outbox_keys(url: str, kind: str) -> set[str]:
 # Property 1: reporting-party notices
 
 
-@pytest.mark.slow
+@pytest.mark.slow(minutes=2)
 def test_no_unsafe_reporting_party_is_ever_due(server_admin_url, migrated_template, tmp_path):
     config = _with_notices(_all_live(load_config()), reporting_parties=True)
     tally: Counter = Counter()
@@ -494,7 +494,7 @@ def later_export(
     return incidents, hazards
 
 
-@pytest.mark.slow
+@pytest.mark.slow(minutes=2)
 def test_status_updates_reach_only_safe_notified_victims(server_admin_url, migrated_template, tmp_path):
     config = _status_config()
     tally: Counter = Counter()

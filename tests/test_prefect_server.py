@@ -21,7 +21,7 @@ from simulate.emulators.server import run_in_thread
 from tests.conftest import BUILT_AS_OF
 from vnotify.paths import REPO_ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(minutes=3)
 
 
 def test_the_notify_deployment_runs_on_a_real_server_and_worker(clean_db_url, small_agency, tmp_path):

@@ -18,7 +18,7 @@ from simulate.emulators.server import run_in_thread
 from tests.conftest import BUILT_AS_OF
 from vnotify.paths import REPO_ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(minutes=4)
 
 
 def test_a_killed_worker_does_not_wedge_the_schedule_and_someone_hears_of_it(

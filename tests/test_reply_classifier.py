@@ -184,11 +184,12 @@ def test_classifying_takes_well_under_a_millisecond() -> None:
     for text in texts:  # warm up (regex caches, unicodedata)
         classify_reply(text)
     rounds = 20
-    started = time.perf_counter()
+    # This process's CPU time, not the wall clock: other tests on the same cores cannot fail it.
+    started = time.process_time()
     for _ in range(rounds):
         for text in texts:
             classify_reply(text)
-    per_call_ms = (time.perf_counter() - started) / (rounds * len(texts)) * 1000
+    per_call_ms = (time.process_time() - started) / (rounds * len(texts)) * 1000
     print(f"classify_reply: {per_call_ms * 1000:.1f} µs per call over {len(texts)} replies")
     assert per_call_ms < 1
 
@@ -197,6 +198,6 @@ def test_classifying_takes_well_under_a_millisecond() -> None:
 def test_a_1600_character_reply_takes_milliseconds_not_seconds(unit: str) -> None:
     """The longest concatenated SMS, built to make the regexes backtrack: cost stays linear."""
     text = (unit * 1600)[:1600]
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a loaded machine cannot fail it, backtracking can
     classify_reply(text)
-    assert time.perf_counter() - started < 0.1
+    assert time.process_time() - started < 0.1

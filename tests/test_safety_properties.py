@@ -554,7 +554,7 @@ def plant_hazards(
 SHARES = st.sampled_from([0.0, 0.15, 0.3])
 
 
-@pytest.mark.slow
+@pytest.mark.slow(minutes=2)
 def test_no_unsafe_victim_is_ever_due(server_admin_url, migrated_template, tmp_path):
     config = _all_live(load_config())
     due_counts: list[int] = []

@@ -85,7 +85,7 @@ def _as_due_row(row: dict, seq_of: dict[str, tuple[str, int]]) -> dict:
     }
 
 
-@pytest.mark.slow
+@pytest.mark.slow(minutes=3)
 def test_no_survey_ever_goes_to_an_excluded_victim(server_admin_url, migrated_template, tmp_path):
     config = _config()
     tally: Counter = Counter()

@@ -274,7 +274,7 @@ def _in_order(deliveries: list[Delivery]) -> list[Delivery]:
     return sorted(deliveries, key=lambda d: (d.version.updated_at, d.copy))
 
 
-@pytest.mark.slow
+@pytest.mark.slow(minutes=3)
 @settings(
     max_examples=10,
     deadline=None,
