@@ -52,10 +52,10 @@ PYTEST_SEED := $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
 endif
 test: venv browser-deps
 	@echo "== test order seed $(PYTEST_SEED): replay with make test PYTEST_SEED=$(PYTEST_SEED) =="
-	$(VENV)/bin/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadscope --no-loadscope-reorder --randomly-seed=$(PYTEST_SEED) --durations=15
+	$(VENV)/bin/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadscope --randomly-seed=$(PYTEST_SEED) --durations=15
 	@if $(VENV)/bin/python -m warehouse.probe "$${VNOTIFY_TEST_SERVER_URL:-postgresql://127.0.0.1:5432/test}"; then \
 	  echo "== every SQL path again on $${VNOTIFY_TEST_SERVER_URL:-postgresql://127.0.0.1:5432/test} =="; \
-	  DATABASE_URL="$${VNOTIFY_TEST_SERVER_URL:-postgresql://127.0.0.1:5432/test}" $(VENV)/bin/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadscope --no-loadscope-reorder -m server --sql-paths --randomly-seed=$(PYTEST_SEED) --durations=15; \
+	  DATABASE_URL="$${VNOTIFY_TEST_SERVER_URL:-postgresql://127.0.0.1:5432/test}" $(VENV)/bin/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadscope -m server --sql-paths --randomly-seed=$(PYTEST_SEED) --durations=15; \
 	else echo "== no server at 127.0.0.1:5432: DATABASE_URL pass skipped =="; fi
 
 lint: venv

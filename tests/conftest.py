@@ -48,8 +48,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.db)
     # The heaviest modules first (by their tests' `slow(minutes=N)`), in the order
     # pytest-randomly shuffled them otherwise (it reorders before this hook; the sort is
-    # stable): `make test` hands whole modules to its workers (--dist loadscope with
-    # --no-loadscope-reorder, so xdist keeps this order), so the long ones start at once and
+    # stable): `make test` hands whole modules to its workers (--dist loadscope, kept in this
+    # order by pytest_xdist_make_scheduler below), so the long ones start at once and
     # short ones fill in around them, instead of one of them starting last and running alone.
     minutes: dict[object, float] = {}
     for item in items:
@@ -65,12 +65,15 @@ def _modules_using(fixture: str) -> set[str]:
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """--dist loadscope, but every module that uses `prefect_harness` on one worker: each
-    worker that needs it starts its own Prefect API (seconds of CPU, then polling all along),
-    and on 2 cores four of them starting together timed out."""
+    """--dist loadscope in the order pytest_collection_modifyitems left (xdist would reorder
+    modules by their number of tests, and the 2-test demo started last), with every module that
+    uses `prefect_harness` on one worker: each worker that needs it starts its own Prefect API
+    (seconds of CPU, then polling all along), and on 2 cores four starting together timed out."""
     if config.getoption("dist") != "loadscope":
         return None
     from xdist.scheduler import LoadScopeScheduling
+
+    config.option.loadscopereorder = False
 
     harness_modules = _modules_using("prefect_harness")
 
