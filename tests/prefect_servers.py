@@ -61,7 +61,7 @@ def running(args: list[str], env: dict[str, str], log: Path) -> Iterator[subproc
                     continue
 
 
-def prefect(env: dict[str, str], *args: str, timeout: float = 90) -> str:
+def prefect(env: dict[str, str], *args: str, timeout: float = 180) -> str:
     result = subprocess.run(
         [PREFECT, "--no-prompt", *args],
         env=env,
@@ -76,7 +76,7 @@ def prefect(env: dict[str, str], *args: str, timeout: float = 90) -> str:
     return result.stdout
 
 
-def wait_healthy(api: str, server: subprocess.Popen, log: Path, timeout: float = 90, auth=None) -> None:
+def wait_healthy(api: str, server: subprocess.Popen, log: Path, timeout: float = 180, auth=None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert server.poll() is None, f"the server exited:\n{log.read_text()[-3000:]}"

@@ -19,8 +19,10 @@ OUTSIDE_WINDOW = dt.datetime(2025, 6, 2, 10, 0, tzinfo=UTC)
 
 FAST = DispatchSettings(
     batch_size=10,
-    lease_seconds=30,
-    provider_timeout_seconds=2,
+    # Wide enough that a loaded CI machine (four workers on two cores) never times out an
+    # emulator call: a timeout would make the outcome `ambiguous` and the test's count wrong.
+    lease_seconds=60,
+    provider_timeout_seconds=10,
     reconcile_delay_seconds=0.2,
     sendgrid_event_grace_seconds=20,
     backoff_base_seconds=0.05,
@@ -71,7 +73,7 @@ def queue(
     return ids
 
 
-def channels_for(base_url: str, timeout: float = 2.0, status_callback: str | None = None) -> Channels:
+def channels_for(base_url: str, timeout: float = 10.0, status_callback: str | None = None) -> Channels:
     twilio = TwilioSettings(
         account_sid=TEST_ACCOUNT_SID,
         auth_token=TEST_AUTH_TOKEN,

@@ -42,7 +42,7 @@ def test_the_notify_deployment_runs_on_a_real_server_and_worker(clean_db_url, sm
         harness.prefect(prefect_env, "work-pool", "create", "vnotify", "--type", "process")
         # The worker starts while the deployments are made: it waits for runs either way.
         with harness.running(harness.WORKER_COMMAND, worker_env, worker_log):
-            harness.prefect(prefect_env, "deploy", "--all", timeout=150)
+            harness.prefect(prefect_env, "deploy", "--all", timeout=300)
             deployments = harness.call_api(api, "POST", "/deployments/filter", json={}).json()
             stored = {
                 d["name"]: [(s["schedule"]["cron"], s["schedule"]["timezone"]) for s in d["schedules"]]
@@ -75,7 +75,7 @@ def test_the_notify_deployment_runs_on_a_real_server_and_worker(clean_db_url, sm
             )
 
             # Five minutes later: nothing new, nothing sent.
-            again = harness.run_deployment(api, notify["id"], {"as_of": BUILT_AS_OF}, worker_log, timeout=90)
+            again = harness.run_deployment(api, notify["id"], {"as_of": BUILT_AS_OF}, worker_log, timeout=300)
             assert again["state"]["type"] == "COMPLETED", worker_log.read_text()[-4000:]
             assert (len(store.twilio_messages), len(store.sendgrid_messages)) == (texts, emails)
             assert harness.outbox_states(clean_db_url) == {"sent": texts + emails}

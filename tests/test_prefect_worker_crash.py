@@ -52,7 +52,7 @@ def test_a_killed_worker_does_not_wedge_the_schedule_and_someone_hears_of_it(
         harness.wait_healthy(api, server, server_log, auth=auth)
         assert httpx.post(f"{api}/deployments/filter", json={}, timeout=10).status_code == 401
         harness.prefect(prefect_env, "work-pool", "create", "vnotify", "--type", "process")
-        harness.prefect(prefect_env, "deploy", "--all", timeout=150)
+        harness.prefect(prefect_env, "deploy", "--all", timeout=300)
         # What `vnotify ops prefect-setup` creates, with a shorter silence for the test.
         setup = subprocess.run(
             [
@@ -123,7 +123,7 @@ def test_a_killed_worker_does_not_wedge_the_schedule_and_someone_hears_of_it(
             assert "CANCELLED" not in states
 
             watch = harness.run_deployment(
-                api, deployments["watch"]["id"], {}, second_log, timeout=150, auth=auth
+                api, deployments["watch"]["id"], {}, second_log, timeout=300, auth=auth
             )
         assert watch["state"]["type"] == "COMPLETED", second_log.read_text()[-4000:]
         alerts = [
