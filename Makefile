@@ -39,8 +39,8 @@ browser-deps:
 
 # The whole suite on the embedded PostgreSQL, in parallel (one embedded server and set of
 # template databases per worker process), then the tests marked `server` against the server at
-# 127.0.0.1:5432 (database `test`) when one answers: together those run every module that sends
-# SQL, which --sql-paths checks (tests/sql_paths.py). Each pass prints its 15 slowest tests.
+# 127.0.0.1:5432 (database `test`) when one answers: together those run every call in the source
+# that sends SQL, which --sql-paths checks (tests/sql_paths.py). Each pass prints its 15 slowest tests.
 # Both passes run in a random order (pytest-randomly), the same one for a given seed: the seed is
 # printed first, and `make test PYTEST_SEED=N` replays that order.
 # Two workers per core (at most 8): much of the suite waits on subprocesses, servers and

@@ -1,20 +1,27 @@
-"""Which of the project's modules ran SQL in this test session, and which never did.
+"""Which of the project's SQL call sites ran in this test session, and which never did.
 
-The `DATABASE_URL` pass of `make test` runs only the tests marked `server`: one test per SQL
-path, not the whole suite twice. This plugin makes that choice checkable. Every statement sent
-through psycopg (directly or under SQLAlchemy and dbt) is attributed to the innermost module of
-this repository on the call stack; at the end of a session run with `--sql-paths`, every module
-that `sql_modules()` finds must have run SQL, or the session fails and names the modules left
-out. `tests/test_sql_paths.py` holds the checker itself to that (it fails when a module is left
-out)."""
+The `DATABASE_URL` pass of `make test` runs only the tests marked `server`: each statement once,
+not the whole suite twice. This plugin makes that choice checkable. A SQL call site is a call in
+the project's source that sends SQL: psycopg's `execute`, `executemany` or `copy`, or a dbt
+`runner.invoke` (dbt's adapter speaks psycopg2, so a dbt invocation counts as its caller's SQL).
+`sql_call_sites()` finds them all in the source; at run time every statement sent through psycopg
+or dbt is attributed to the innermost call site of this repository on the call stack. At the end
+of a session run with `--sql-paths`, every call site must have run, or the session fails and names
+the sites left out. `tests/test_sql_paths.py` holds the checker to that (it fails when a site is
+left out).
+
+`--sql-paths-per-test=FILE` writes, for every test, the call sites it ran and its duration: the
+data for choosing which tests to mark `server` (docs/contributing.md).
+"""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
-import re
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -32,51 +39,63 @@ PACKAGES = (
     "warehouse",
     "web",
 )
-# Source that sends SQL: psycopg's execute/copy, a connection opened here, or a dbt invocation.
-RUNS_SQL = re.compile(r"\.execute\(|\.executemany\(|\.copy\(|psycopg\.connect\(|dbtRunner\(|runner\.invoke\(")
+# The method names that send SQL: psycopg's, and dbt's runner.
+SQL_METHODS = frozenset({"execute", "executemany", "copy", "invoke"})
 # Migrations are run by alembic (their round trip is a test of its own, marked `server`).
 NOT_ATTRIBUTED = ("warehouse/migrations/",)
 
+# Call sites that match SQL_METHODS but that the server pass need not run, with the reason.
+NOT_ON_THE_SERVER = {
+    "warehouse/database.py": "creates the embedded server's databases; the embedded pass runs it",
+}
+
 _FOLDER_ENV = "VNOTIFY_SQL_PATHS_DIR"
 _ran: set[str] = set()
+_ran_by_test: set[str] = set()
 
 
-def sql_modules(root: Path = REPO_ROOT) -> set[str]:
-    """Every module of the packages whose source sends SQL."""
+def sql_call_sites(root: Path = REPO_ROOT) -> set[str]:
+    """Every call in the packages' source that sends SQL, as `path:line` (the call's first line,
+    which is where Python reports a running call)."""
     found = set()
     for package in PACKAGES:
         for path in (root / package).rglob("*.py"):
             relative = path.relative_to(root).as_posix()
-            if relative.startswith(NOT_ATTRIBUTED) or not RUNS_SQL.search(path.read_text(encoding="utf-8")):
+            if relative.startswith(NOT_ATTRIBUTED):
                 continue
-            found.add(relative.removesuffix(".py").replace("/", "."))
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in SQL_METHODS
+                ):
+                    found.add(f"{relative}:{node.lineno}")
     return found
 
 
-# SQL that only the embedded server runs; the embedded pass runs it.
-EMBEDDED_ONLY = {"warehouse.database": "creates the embedded server's databases"}
+def missing_sql_call_sites(expected: set[str], ran: set[str]) -> list[str]:
+    left_out = {site for site in expected - ran if site.split(":")[0] not in NOT_ON_THE_SERVER}
+    return sorted(left_out, key=lambda site: (site.split(":")[0], int(site.split(":")[1])))
 
 
-def missing_sql_paths(expected: set[str], ran: set[str]) -> list[str]:
-    return sorted(expected - ran - set(EMBEDDED_ONLY))
-
-
-def _modules_on_stack() -> set[str]:
-    """The repository's modules on the call stack (tests excluded): each ran this statement,
-    itself or through a helper (analytics.run's statements are written in analytics.store)."""
-    found = set()
+def _innermost_call_site() -> str | None:
+    """The repository's innermost frame on the call stack (tests excluded), as `path:line`."""
     frame = sys._getframe(2)
+    root = str(REPO_ROOT) + os.sep
     while frame is not None:
         path = frame.f_code.co_filename
-        if path.startswith(str(REPO_ROOT)) and "/.venv/" not in path and "/tests/" not in path:
-            found.add(Path(path).relative_to(REPO_ROOT).with_suffix("").as_posix().replace("/", "."))
+        if path.startswith(root) and "/.venv/" not in path and "/tests/" not in path:
+            return f"{path.removeprefix(root)}:{frame.f_lineno}"
         frame = frame.f_back
-    return found
+    return None
 
 
 def _recording(method):
     def wrapper(self, *args, **kwargs):
-        _ran.update(_modules_on_stack())
+        site = _innermost_call_site()
+        if site is not None:
+            _ran.add(site)
+            _ran_by_test.add(site)
         return method(self, *args, **kwargs)
 
     wrapper.__wrapped__ = method
@@ -87,33 +106,66 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--sql-paths",
         action="store_true",
-        help="Fail the session unless every module that runs SQL ran some (the server pass).",
+        help="Fail the session unless every SQL call site in the source ran (the server pass).",
+    )
+    parser.addoption(
+        "--sql-paths-per-test",
+        metavar="FILE",
+        help="Write each test's SQL call sites and duration to FILE (JSON lines).",
     )
 
 
+def _recording_wanted(config: pytest.Config) -> bool:
+    return bool(config.getoption("--sql-paths") or config.getoption("--sql-paths-per-test"))
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    if not config.getoption("--sql-paths"):
+    if not _recording_wanted(config):
         return
     if not hasattr(config, "workerinput"):  # the controller (or a run without -n): where workers report
         os.environ[_FOLDER_ENV] = tempfile.mkdtemp(prefix="vnotify-sql-paths-")
     import psycopg
 
-    for cls in (psycopg.Cursor, psycopg.Connection):
+    # A server-side cursor (SQLAlchemy's stream_results) has an execute of its own.
+    for cls in (psycopg.Cursor, psycopg.ServerCursor, psycopg.Connection):
         for name in ("execute", "executemany", "copy"):
             if hasattr(cls, name):
                 setattr(cls, name, _recording(getattr(cls, name)))
-    # dbt's adapter speaks psycopg2 (a C cursor): a dbt invocation counts as its caller's SQL.
     from dbt.cli.main import dbtRunner
 
     dbtRunner.invoke = _recording(dbtRunner.invoke)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem):
+    if not item.config.getoption("--sql-paths-per-test"):
+        yield
+        return
+    _ran_by_test.clear()
+    started = time.perf_counter()
+    yield
+    line = {
+        "test": item.nodeid,
+        "seconds": round(time.perf_counter() - started, 2),
+        "sites": sorted(_ran_by_test),
+    }
+    with (Path(os.environ[_FOLDER_ENV]) / f"tests-{os.getpid()}.jsonl").open("a") as out:
+        out.write(json.dumps(line) + "\n")
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if not session.config.getoption("--sql-paths"):
+    if not _recording_wanted(session.config):
         return
     folder = Path(os.environ[_FOLDER_ENV])
-    if hasattr(session.config, "workerinput"):  # an xdist worker: hand its modules to the controller
+    if hasattr(session.config, "workerinput"):  # an xdist worker: hand its call sites to the controller
         (folder / f"{os.getpid()}.json").write_text(json.dumps(sorted(_ran)))
+        return
+    per_test = session.config.getoption("--sql-paths-per-test")
+    if per_test:
+        with Path(per_test).open("w") as out:
+            for part in sorted(folder.glob("tests-*.jsonl")):
+                out.write(part.read_text())
+    if not session.config.getoption("--sql-paths"):
         return
     for report in folder.glob("*.json"):
         _ran.update(json.loads(report.read_text()))
@@ -121,9 +173,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     if session.config.option.keyword or session.config.args not in ([], ["tests"]):
         return  # a part of the suite: only the whole pass must cover every path
-    missing = missing_sql_paths(sql_modules(), _ran)
+    missing = missing_sql_call_sites(sql_call_sites(), _ran)
     if missing:
         session.config.get_terminal_writer().line(
-            "SQL paths not run in this pass (mark a test of each `server`): " + ", ".join(missing), red=True
+            "SQL call sites not run in this pass (mark a test that runs each `server`): "
+            + ", ".join(missing),
+            red=True,
         )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -17,10 +17,8 @@ from simulate.emulators.settings import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 from vnotify.cli import app
 from vnotify.config import load_config
 
-# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
-pytestmark = pytest.mark.server
 
-
+@pytest.mark.server
 def test_after_a_restore_a_text_already_sent_since_the_backup_is_held(clean_db_url, monkeypatch):
     texts = queue(clean_db_url, 3, "sms")  # phones 0, 1, 2: waiting in the backup
     emails = queue(clean_db_url, 1, "email", start=10)

@@ -15,9 +15,6 @@ from simulate.emulators.server import run_in_thread
 from simulate.emulators.settings import TEST_SENDGRID_API_KEY
 from vnotify.config import load_config
 
-# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
-pytestmark = pytest.mark.server
-
 NOW = dt.datetime(2025, 3, 20, 18, 0, tzinfo=dt.UTC)
 CONTACTS = ["data-eng@example.gov", "oncall@example.gov"]
 
@@ -57,6 +54,7 @@ def _plant(url: str) -> None:
         )
 
 
+@pytest.mark.server
 def test_each_problem_is_alerted_once_then_again_after_realert_hours(clean_db_url):
     _plant(clean_db_url)
     sent: list[tuple[str, str, str]] = []

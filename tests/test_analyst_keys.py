@@ -20,9 +20,6 @@ import pytest
 from warehouse import keys, migrate
 from warehouse.transform import transform
 
-# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
-pytestmark = pytest.mark.server
-
 ANALYST = "vnotify_analyst"
 AS_OF = "2025-03-20T12:00:00+00:00"
 

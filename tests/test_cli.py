@@ -13,9 +13,6 @@ from vnotify.cli import app
 from vnotify.paths import SAMPLE_CONFIG
 from warehouse.migrate import head_revision
 
-# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
-pytestmark = pytest.mark.server
-
 runner = CliRunner()
 
 

@@ -11,7 +11,7 @@ import yaml
 from vnotify.paths import REPO_ROOT
 from warehouse.data_dictionary import COMMAND, DEFAULT_OUT, RESTRICTED_NOTE, main, render
 
-pytestmark = [pytest.mark.slow, pytest.mark.server]  # `dbt parse` takes a few seconds
+pytestmark = pytest.mark.slow  # `dbt parse` takes a few seconds
 
 MODELS = REPO_ROOT / "dbt" / "models"
 

@@ -8,14 +8,11 @@ import shutil
 from pathlib import Path
 
 import psycopg
-import pytest
 from sqlalchemy.engine import make_url
 
 from vnotify.config import load_config
 from warehouse import dbt_manifest
 from warehouse.transform import DBT_DIR, dbt_environment, dbt_vars, transform
-
-pytestmark = pytest.mark.server
 
 
 def _count(url: str, query: str) -> int:

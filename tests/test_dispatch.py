@@ -32,9 +32,6 @@ from vnotify.config import load_config
 from web.app import WebSettings, create_app
 from web.server import RunningServer
 
-# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
-pytestmark = pytest.mark.server
-
 UTC = dt.UTC
 
 
@@ -120,6 +117,7 @@ def test_nothing_goes_out_outside_the_send_window(clean_db_url, config):
     assert {row["state"] for row in outbox_rows(clean_db_url)} == {"pending"}
 
 
+@pytest.mark.server
 def test_the_window_closing_mid_batch_defers_the_rest_to_the_next_opening(clean_db_url, config):
     queue(clean_db_url, 6, "sms")
     closing = dt.datetime(2025, 6, 3, 2, 59, 59, tzinfo=UTC)  # 19:59:59 in Phoenix
@@ -193,6 +191,42 @@ def test_connection_refused_is_retried_later_not_failed(clean_db_url, config):
     }
 
 
+@pytest.mark.server
+def test_a_reconciliation_that_cannot_reach_the_provider_concludes_nothing(clean_db_url, config):
+    """An ambiguous text (created, then the call timed out) is reconciled by asking Twilio what it
+    holds. When Twilio cannot be asked, the row stays `unknown`, is looked at again later, and
+    nothing is sent again meanwhile."""
+    (outbox_id,) = queue(clean_db_url, 1, "sms")
+    created_then_hung = EmulatorSettings(rate_timeout=1.0, timeout_seconds=2.0, ambiguous_accept_share=1.0)
+    settings = DispatchSettings(batch_size=10, provider_timeout_seconds=0.5, reconcile_delay_seconds=0.2)
+    with run_in_thread(created_then_hung) as emulator:
+        channels = channels_for(emulator.base_url, timeout=0.5)
+        sent = Dispatcher(clean_db_url, config, channels, settings, clock=lambda: INSIDE_WINDOW, seed=1).run()
+        emulator.wait_idle()
+        assert sent.outcomes == {"ambiguous": 1} and len(emulator.store.twilio_messages) == 1
+    (row,) = outbox_rows(clean_db_url)
+    assert row["state"] == "unknown"
+    with psycopg.connect(clean_db_url) as conn:  # the reconciliation falls due on the database's clock
+        while not conn.execute("SELECT next_attempt_at <= clock_timestamp() FROM ops.outbox").fetchone()[0]:
+            conn.execute("SELECT pg_sleep(0.05)")
+
+    unreachable = dispatcher(clean_db_url, config, "http://127.0.0.1:9", settings=settings).run()
+    assert unreachable.reconciled == {"waiting": 1} and unreachable.claimed == 0
+    with psycopg.connect(clean_db_url) as conn:
+        state, wait = conn.execute(
+            "SELECT state, extract(epoch FROM next_attempt_at - now()) FROM ops.outbox WHERE outbox_id = %s",
+            (outbox_id,),
+        ).fetchone()
+    assert state == "unknown" and 20 < wait <= 30
+    # No verdict was recorded: the audit trail has the ambiguous send and no reconciliation.
+    with psycopg.connect(clean_db_url) as conn:
+        kinds = [
+            k for (k,) in conn.execute("SELECT event FROM ops.events WHERE outbox_id = %s", (outbox_id,))
+        ]
+    assert not any(k.startswith("reconciled_") for k in kinds)
+
+
+@pytest.mark.server
 @pytest.mark.slow
 def test_with_a_fifth_of_calls_failing_every_notification_still_ends_correctly(clean_db_url, config):
     """429s, 5xx (some after creating the message) and timeouts: every row ends sent exactly once."""

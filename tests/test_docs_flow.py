@@ -11,9 +11,10 @@ import pytest
 from vnotify.config import load_config
 from warehouse.transform import DBT_DIR
 
-pytestmark = [pytest.mark.slow, pytest.mark.server]
+pytestmark = pytest.mark.slow
 
 
+@pytest.mark.server
 def test_the_docs_flow_writes_both_sites_without_contact_details(built, prefect_harness, tmp_path):
     from expectations.run import validate_batch
     from flows.docs import docs

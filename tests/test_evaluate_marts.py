@@ -18,9 +18,6 @@ from vnotify.config import load_config
 from warehouse.transform import transform
 from web.surveys import create_invitation, find_invitation, save_answers
 
-# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
-pytestmark = pytest.mark.server
-
 # What a victim might type in the free-text box: it must never leave ops.
 FREE_TEXT = "Call me at 520-555-8871, this is Maria Quintero"
 
@@ -53,6 +50,7 @@ def _answer_surveys(url: str, experiment: str) -> dict[str, int]:
     return completed
 
 
+@pytest.mark.server
 @pytest.mark.db
 def test_evaluate_from_the_marts_counts_every_answer_and_stores_the_run(built, tmp_path):
     config = load_config()

@@ -25,9 +25,6 @@ from ingest.adapters.contract_csv import ContractCsvSource
 from ingest.loader import load_source
 from ingest.records import CONTRACT_TABLES, Record, Source, StaticSource
 
-# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
-pytestmark = pytest.mark.server
-
 TIME_ZONE = "America/Phoenix"
 PLANTED = "Zebulon"  # a value that must never reach a summary, a stored result or Data Docs
 
@@ -265,6 +262,7 @@ def test_row_count_must_reconcile_with_the_batch_record(db_url: str, tmp_path: P
     assert summary["success"] is False
 
 
+@pytest.mark.server
 def test_unknown_and_rejected_batches_are_refused(db_url: str, tmp_path: Path) -> None:
     with pytest.raises(LookupError):
         validate_batch(10**12, db_url)

@@ -12,9 +12,6 @@ from ingest.rms_extract import extract_sql
 from ingest.run import drain_drop_folder
 from vnotify.config import SqlExtract, load_config
 
-# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
-pytestmark = pytest.mark.server
-
 INCIDENT_COLUMNS = (
     "report_number, agency_ori, reported_at, occurred_at, division, beat, officer_id, officer_name, "
     "case_status, domestic_violence, updated_at"

@@ -20,9 +20,6 @@ from vnotify.paths import SAMPLE_CONFIG
 from warehouse.database import sqlalchemy_url
 from warehouse.retention import AUDIT_COPIES, apply_retention
 
-# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
-pytestmark = pytest.mark.server
-
 T0 = dt.datetime(2025, 3, 1, 17, 0, tzinfo=dt.UTC)  # 10:00 in Phoenix, the sample agency's zone
 
 INCIDENTS = (
@@ -55,6 +52,8 @@ def rms(fresh_database, monkeypatch):
         )
 
     class Rms:
+        url = None  # the RMS database itself (set below), for tests that add tables
+
         def session_zone(self, zone: str) -> None:
             engine_url = sa.engine.make_url(sqlalchemy_url(url)).update_query_dict(
                 {"options": f"-c TimeZone={zone}"}
@@ -78,6 +77,7 @@ def rms(fresh_database, monkeypatch):
                     )
 
     rms = Rms()
+    rms.url = url
     rms.session_zone("UTC")
     return rms
 
@@ -150,6 +150,7 @@ def test_one_impossible_date_is_one_quarantined_row_not_a_lost_run(clean_db_url,
     assert reasons == {"consent_at is before 1990 or more than a day in the future"}
 
 
+@pytest.mark.server
 def test_a_held_run_keeps_its_watermark_and_the_fix_is_picked_up(clean_db_url, rms, tmp_path, monkeypatch):
     config = load_config()
     rms.report("C-1", T0)
@@ -182,6 +183,7 @@ def test_a_held_run_keeps_its_watermark_and_the_fix_is_picked_up(clean_db_url, r
     assert read_watermark(clean_db_url, "rms") == T0 + dt.timedelta(hours=4)
 
 
+@pytest.mark.server
 def test_no_copy_of_victims_details_is_left_on_disk_by_default(clean_db_url, rms, monkeypatch, tmp_path):
     import tempfile
 
@@ -232,6 +234,7 @@ def test_audit_copies_must_be_kept_outside_the_checkout():
         _extract(audit_copies=True)
 
 
+@pytest.mark.server
 def test_config_check_connect_runs_each_query_once_read_only(rms, tmp_path, monkeypatch):
     import json
 
@@ -259,3 +262,30 @@ def test_config_check_connect_runs_each_query_once_read_only(rms, tmp_path, monk
     assert probes["offenses"]["error"] is not None  # the read-only transaction refused the DELETE
     again = CliRunner().invoke(app, ["config", "check", "--connect", "--json"])
     assert json.loads(again.output.strip().splitlines()[-1])["rms_queries"][0]["rows"] == 2  # nothing deleted
+
+
+CALLS = (
+    "SELECT call_id AS call_number, case_no AS report_number, received AS received_at,"
+    " 'theft' AS call_type, district AS division FROM calls WHERE received > :watermark"
+)
+
+
+@pytest.mark.server
+def test_a_cad_call_read_again_by_the_overlap_is_loaded_once(clean_db_url, rms):
+    config = load_config()
+    rms.report("D-1", T0)
+    rms.report("D-2", T0 + dt.timedelta(hours=1))
+    with psycopg.connect(rms.url) as conn:
+        conn.execute("CREATE TABLE calls (call_id text, case_no text, received timestamptz, district text)")
+        conn.execute("INSERT INTO calls VALUES ('C-9', 'D-2', %s, '1')", (T0 + dt.timedelta(hours=1),))
+    queries = {"incidents": INCIDENTS, "persons": PERSONS, "cad_calls": CALLS}
+    first = extract_sql(SqlExtract(name="rms", queries=queries), config=config, url=clean_db_url)
+    assert first.outcome == "advanced" and first.rows_read["cad_calls"] == 1
+
+    # The overlap reads D-2, its victim and its call again: all three are dropped as loaded.
+    rms.report("D-3", T0 + dt.timedelta(hours=2))
+    second = extract_sql(SqlExtract(name="rms", queries=queries), config=config, url=clean_db_url)
+    assert second.rows_read["cad_calls"] == 1 and second.rows_already_loaded == 3
+    with psycopg.connect(clean_db_url) as conn:
+        (copies,) = conn.execute("SELECT count(*) FROM raw.cad_calls WHERE call_number = 'C-9'").fetchone()
+    assert copies == 1

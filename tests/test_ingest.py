@@ -15,9 +15,6 @@ from ingest.adapters.contract_jsonl import ContractJsonlSource
 from ingest.loader import load_source
 from ingest.run import ingest_path
 
-# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
-pytestmark = pytest.mark.server
-
 ZONE = "America/Phoenix"
 INCIDENT_HEADER = (
     "report_number,agency_ori,reported_at,occurred_at,division,beat,officer_id,officer_name,"
@@ -164,6 +161,7 @@ def test_a_bad_file_is_rejected_whole_and_loads_nothing(clean_db_url, tmp_path, 
     ]
 
 
+@pytest.mark.server
 def test_bad_rows_are_quarantined_with_column_and_reason_but_no_values(clean_db_url, tmp_path):
     text = (
         INCIDENT_HEADER

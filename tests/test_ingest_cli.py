@@ -11,9 +11,6 @@ from typer.testing import CliRunner
 
 from vnotify.cli import app
 
-# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
-pytestmark = pytest.mark.server
-
 runner = CliRunner()
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "mappings"
 
@@ -22,6 +19,7 @@ def _last_json(output: str) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
+@pytest.mark.server
 def test_ingest_prints_per_table_counts_and_batch_ids(clean_db_url, small_agency):
     result = runner.invoke(app, ["ingest", str(small_agency), "--json"])
     assert result.exit_code == 0, result.output

@@ -22,9 +22,6 @@ from monitoring.metrics import WarehouseCollector
 from vnotify.config import load_config
 from web.app import WebSettings, create_app
 
-# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
-pytestmark = pytest.mark.server
-
 
 def _sample(text: str, name: str, **labels) -> float:
     from prometheus_client.parser import text_string_to_metric_families
@@ -65,6 +62,7 @@ def test_requests_are_counted_by_route_template_and_rejections_by_reason(clean_d
     )
 
 
+@pytest.mark.server
 def test_the_outbox_and_the_newest_export_are_read_from_the_database(clean_db_url):
     queue(clean_db_url, 3, "sms")
     queue(clean_db_url, 2, "email", start=10)

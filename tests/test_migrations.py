@@ -8,9 +8,6 @@ import pytest
 from warehouse import migrate
 from warehouse.database import SCHEMAS
 
-# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
-pytestmark = pytest.mark.server
-
 
 def _schemas(url: str) -> set[str]:
     with psycopg.connect(url) as conn:
@@ -38,6 +35,7 @@ def empty_db(fresh_database) -> str:
     return fresh_database()
 
 
+@pytest.mark.server
 @pytest.mark.db
 def test_empty_to_head_creates_schemas_and_ops_tables(empty_db):
     assert migrate.current_revision(empty_db) is None
@@ -46,6 +44,7 @@ def test_empty_to_head_creates_schemas_and_ops_tables(empty_db):
     assert {"ingest_batches", "quarantine", "alembic_version"} <= set(_ops_tables(empty_db))
 
 
+@pytest.mark.server
 @pytest.mark.db
 def test_head_to_head_is_a_no_op(empty_db):
     migrate.upgrade(empty_db)
@@ -54,6 +53,7 @@ def test_head_to_head_is_a_no_op(empty_db):
     assert _ops_tables(empty_db) == before
 
 
+@pytest.mark.server
 @pytest.mark.db
 def test_downgrade_to_base_and_up_again(empty_db):
     migrate.upgrade(empty_db)
@@ -64,6 +64,7 @@ def test_downgrade_to_base_and_up_again(empty_db):
     assert {"ingest_batches", "quarantine"} <= set(_ops_tables(empty_db))
 
 
+@pytest.mark.server
 @pytest.mark.db
 def test_a_loaded_batch_must_account_for_every_row(db_url):
     with psycopg.connect(db_url) as conn, pytest.raises(psycopg.errors.CheckViolation):
@@ -77,6 +78,7 @@ def test_a_loaded_batch_must_account_for_every_row(db_url):
         )
 
 
+@pytest.mark.server
 @pytest.mark.db
 def test_the_same_content_loads_only_once(db_url):
     insert = """

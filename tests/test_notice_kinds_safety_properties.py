@@ -63,9 +63,6 @@ from vnotify.config import AgencyConfig, load_config
 from warehouse.contacts import normalize_new_contacts
 from warehouse.transform import transform
 
-# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
-pytestmark = pytest.mark.server
-
 # A reporting party's hazard and the reason the warehouse must record for it (None: the person
 # is a victim on the report, so no reporting-party decision and no reporting-party notice).
 RP_REASON_OF_HAZARD: dict[str, str | None] = {
@@ -223,6 +220,7 @@ def _outbox_keys(url: str, kind: str) -> set[str]:
 # Property 1: reporting-party notices
 
 
+@pytest.mark.server
 @pytest.mark.slow(minutes=2)
 def test_no_unsafe_reporting_party_is_ever_due(server_admin_url, migrated_template, tmp_path):
     config = _with_notices(_all_live(load_config()), reporting_parties=True)
@@ -494,6 +492,7 @@ def later_export(
     return incidents, hazards
 
 
+@pytest.mark.server
 @pytest.mark.slow(minutes=2)
 def test_status_updates_reach_only_safe_notified_victims(server_admin_url, migrated_template, tmp_path):
     config = _status_config()

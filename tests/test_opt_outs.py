@@ -21,9 +21,6 @@ from simulate.emulators.signing import test_public_key_b64
 from vnotify.config import load_config
 from web.app import WebSettings, create_app
 
-# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
-pytestmark = pytest.mark.server
-
 CONFIG = load_config()
 PHONE, EMAIL = "+15207000101", "ana.reyes@example.org"
 
@@ -150,6 +147,7 @@ def test_an_email_unsubscribe_stops_texts_unless_emails_only_was_chosen(client, 
     assert "will not send you more emails or texts" in client.get(f"/u/{token}").text
 
 
+@pytest.mark.server
 def test_a_reply_that_might_be_an_opt_out_holds_asks_and_waits_for_a_decision(client, clean_db_url):
     _notified(clean_db_url)
     text_update = _queue_update(clean_db_url, "sms", PHONE)
@@ -189,6 +187,7 @@ def test_a_stop_after_the_question_confirms_the_hold_on_every_channel(client, cl
     }
 
 
+@pytest.mark.server
 def test_start_after_a_hold_lets_messages_go_on(client, clean_db_url):
     _notified(clean_db_url)
     _reply(client, "Enough already", n=1)
@@ -215,6 +214,7 @@ def test_a_reviewer_can_record_an_opt_out_the_rules_did_not_read(client, clean_d
     }
 
 
+@pytest.mark.server
 def test_the_review_queue_from_the_command_line(client, clean_db_url, monkeypatch):
     """`vnotify replies list` shows the held reply without its words unless asked; `decide`
     records the reviewer's opt-out."""

@@ -15,9 +15,6 @@ from sending import queue
 from notifications.events import record_sendgrid_events
 from notifications.outbox import mark_sent_many
 
-# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
-pytestmark = pytest.mark.server
-
 
 def _sending(url: str, ids: list[int], worker: str) -> None:
     """The rows as a worker leaves them before the provider answers, written highest id first
@@ -95,6 +92,7 @@ def _in_one_transaction(conn: psycopg.Connection, events: list[dict]) -> None:
         record_sendgrid_events(conn, events)
 
 
+@pytest.mark.server
 def test_a_sendgrid_batch_locks_its_rows_in_id_order(clean_db_url):
     lower, higher = queue(clean_db_url, 2, "email")
     _sending(clean_db_url, [lower, higher], "w1")

@@ -28,9 +28,6 @@ from web.app import WebSettings, create_app
 from web.pages import public_phone
 from web.server import RunningServer
 
-# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
-pytestmark = pytest.mark.server
-
 CONFIG = load_config()
 EXPERIMENT = "victim-followup-2025"
 HOSTILE_NAME = "<script>alert(1)</script>"
@@ -375,6 +372,7 @@ def test_an_expired_status_update_link_opens_nothing(clean_db_url, client):
     assert "Ortiz" not in response.text and "SV25-000001" not in response.text
 
 
+@pytest.mark.server
 def test_every_page_sends_the_security_headers(clean_db_url, client):
     row = add_outbox(clean_db_url, "email", "en")
     token = issue_token(clean_db_url, row["outbox_id"])

@@ -26,9 +26,6 @@ from tests.issue9_support import (
 from vnotify.cli import app
 from vnotify.config import load_config
 
-# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
-pytestmark = pytest.mark.server
-
 runner = CliRunner()
 CONFIG = load_config()
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "mappings"
@@ -340,6 +337,7 @@ def test_quarantine_list_and_show_name_reasons_and_hide_values(clean_db_url, tmp
     assert missing.exit_code == 1 and "quarantine list" in missing.output
 
 
+@pytest.mark.server
 def test_a_summary_says_when_no_victim_can_be_reached(clean_db_url):
     result = runner.invoke(
         app, ["ingest", str(Path(__file__).parent / "data" / "nibrs-cde-2021"), "--format", "nibrs-cde"]

@@ -26,9 +26,6 @@ from vnotify.config import load_config
 from warehouse.retention import apply_retention
 from warehouse.transform import transform
 
-# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
-pytestmark = pytest.mark.server
-
 UTC = dt.UTC
 # Reports dated before 2025-03-13 12:00 UTC (and contacted only then) are past 365 days' retention.
 NOW = dt.datetime(2026, 3, 13, 12, 0, tzinfo=UTC)
@@ -406,6 +403,7 @@ def test_an_opt_out_is_still_honoured_after_retention(history, tmp_path):
     assert reasons == ["opted_out"] and due == 0
 
 
+@pytest.mark.server
 def test_a_dry_run_counts_what_would_go_and_changes_nothing(history):
     url = history["url"]
     before = _snapshot(url)

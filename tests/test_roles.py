@@ -7,9 +7,6 @@ import pytest
 
 from warehouse.database import SCHEMAS
 
-# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
-pytestmark = pytest.mark.server
-
 ANALYST = "vnotify_analyst"
 READABLE = {"marts", "analytics"}
 
@@ -33,23 +30,27 @@ def _select_as_analyst(db_url: str, relation: str) -> list[tuple]:
         return conn.execute(f"SELECT * FROM {relation}").fetchall()
 
 
+@pytest.mark.server
 @pytest.mark.parametrize("schema", sorted(READABLE))
 def test_analyst_reads_marts_and_analytics(db_url, probe_tables, schema):
     assert _select_as_analyst(db_url, f"{schema}.role_probe") == [(1,)]
 
 
+@pytest.mark.server
 @pytest.mark.parametrize("schema", sorted(set(SCHEMAS) - READABLE))
 def test_analyst_is_refused_everywhere_else(db_url, probe_tables, schema):
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         _select_as_analyst(db_url, f"{schema}.role_probe")
 
 
+@pytest.mark.server
 @pytest.mark.parametrize("relation", ["ops.ingest_batches", "ops.quarantine"])
 def test_analyst_cannot_read_operational_tables(db_url, relation):
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         _select_as_analyst(db_url, relation)
 
 
+@pytest.mark.server
 @pytest.mark.parametrize("schema", sorted(SCHEMAS))
 def test_analyst_cannot_write_anywhere(db_url, probe_tables, schema):
     with psycopg.connect(db_url) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):

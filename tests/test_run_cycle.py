@@ -15,9 +15,6 @@ from simulate.demo import demo_environment
 from vnotify.config import load_config
 from vnotify.pipeline import run_cycle
 
-# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
-pytestmark = pytest.mark.server
-
 
 @pytest.mark.db
 def test_one_pass_lands_decides_and_sends(clean_db_url, small_agency, tmp_path, monkeypatch):

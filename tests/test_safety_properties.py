@@ -46,9 +46,6 @@ from vnotify.paths import REPO_ROOT
 from warehouse.contacts import normalize_new_contacts
 from warehouse.transform import transform
 
-# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
-pytestmark = pytest.mark.server
-
 Row = Mapping[str, str]
 PERPETRATORS = frozenset({"offender", "suspect", "arrestee"})
 # Rule 1 by name, independent of the seed: sexual offenses, homicide, kidnapping, human
@@ -554,6 +551,7 @@ def plant_hazards(
 SHARES = st.sampled_from([0.0, 0.15, 0.3])
 
 
+@pytest.mark.server
 @pytest.mark.slow(minutes=2)
 def test_no_unsafe_victim_is_ever_due(server_admin_url, migrated_template, tmp_path):
     config = _all_live(load_config())

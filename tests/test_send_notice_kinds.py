@@ -30,7 +30,7 @@ from notifications.dispatcher import Dispatcher
 from notifications.service import dry_run, send
 from simulate.emulators.server import run_in_thread
 
-pytestmark = [pytest.mark.db, pytest.mark.server]
+pytestmark = pytest.mark.db
 
 CONFIG = config_with(reporting_parties=True, status_updates=True)
 (REPORT, OPTED) = report_numbers(CONFIG, "NK", "A", 2)

@@ -13,9 +13,8 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-pytestmark = pytest.mark.server
 
-
+@pytest.mark.server
 def test_the_probe_tells_a_server_that_answers_from_one_that_does_not(db_url):
     from warehouse.probe import answers
 
@@ -23,6 +22,7 @@ def test_the_probe_tells_a_server_that_answers_from_one_that_does_not(db_url):
     assert not answers("postgresql://127.0.0.1:9/nothing", timeout_s=1)
 
 
+@pytest.mark.server
 def test_the_demo_gets_a_fresh_database_of_its_own(server_admin_url):
     from vnotify.commands.demo_cmd import fresh_database
 
@@ -40,6 +40,7 @@ def test_the_demo_gets_a_fresh_database_of_its_own(server_admin_url):
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.mark.server
 def test_the_demo_follow_up_calls_and_the_eligibility_summary_read_a_built_warehouse(built):
     from simulate.demo import followup_calls
     from warehouse.eligibility_summary import eligibility_summary
@@ -53,6 +54,7 @@ def test_the_demo_follow_up_calls_and_the_eligibility_summary_read_a_built_wareh
     assert summary.decided > 0
 
 
+@pytest.mark.server
 def test_the_quarantine_commands_read_the_rows_set_aside(built, monkeypatch):
     import json
 

@@ -48,9 +48,6 @@ from vnotify.config import AgencyConfig, load_config
 from warehouse.contacts import normalize_new_contacts
 from warehouse.transform import transform
 
-# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
-pytestmark = pytest.mark.server
-
 # What the checker says of a first notice that does not hold for a survey.
 ALLOWED_FOR_SURVEYS = frozenset(
     {"holdout_arm", "holdout_bucket", "unassigned_in_experiment_window", "already_notified", "stale_report"}
@@ -85,6 +82,7 @@ def _as_due_row(row: dict, seq_of: dict[str, tuple[str, int]]) -> dict:
     }
 
 
+@pytest.mark.server
 @pytest.mark.slow(minutes=3)
 def test_no_survey_ever_goes_to_an_excluded_victim(server_admin_url, migrated_template, tmp_path):
     config = _config()

@@ -32,6 +32,7 @@ from notifications import catalog, outbox, surveys
 from notifications.dispatcher import Dispatcher
 from notifications.service import send_surveys
 from notifications.tokens import TOKEN_PATTERN, hash_token
+from simulate.demo import invitation_arms
 from simulate.emulators.server import run_in_thread
 from simulate.emulators.settings import (
     TEST_ACCOUNT_SID,
@@ -47,9 +48,6 @@ from warehouse import migrate
 from warehouse.transform import transform
 from web.app import WebSettings, create_app
 from web.server import RunningServer
-
-# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
-pytestmark = pytest.mark.server
 
 FIRST_BUILD = "2025-03-20T12:00:00+00:00"
 # Three weeks on: reports up to 2025-03-21 are 14 days old (survey.delay_days in the sample).
@@ -296,6 +294,7 @@ def test_the_schema_refuses_a_survey_message_without_its_invitation_or_a_second_
 # --- the rules at send time --------------------------------------------------------------------
 
 
+@pytest.mark.server
 def test_an_opt_out_between_queueing_and_sending_stops_the_survey(warehouse, emulator):
     with psycopg.connect(warehouse) as conn:
         queued = surveys.enqueue_invitations(conn, CONFIG.experiment.name)
@@ -387,6 +386,7 @@ def attempt_hashes(url: str, row: dict) -> set[str]:
 # --- the reminder ------------------------------------------------------------------------------
 
 
+@pytest.mark.server
 def test_the_reminder_goes_once_and_only_to_unopened_invitations(warehouse, emulator, web):
     run(warehouse, emulator)
     invited = [r for r in survey_rows(warehouse) if r["channel"] == "sms"]
@@ -432,6 +432,12 @@ def test_the_reminder_goes_once_and_only_to_unopened_invitations(warehouse, emul
         some["invitation_id"],
     )
     assert row["first_opened_at"] is not None
+    # The demo's ground truth (which arm a link belongs to) knows both links of each invitation.
+    arms = invitation_arms(warehouse)
+    for invitation in survey_rows(warehouse):
+        assert arms[invitation["token_hash"]] == invitation["invitation_arm"]
+    for reminded_row in reminders:
+        assert arms[reminded_row["reminder_token_hash"]] == reminded_row["invitation_arm"]
 
     age_sent_surveys(warehouse, 30)
     last = run(warehouse, emulator)
@@ -499,6 +505,7 @@ def _last_json(output: str) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
+@pytest.mark.server
 def test_the_command_dry_run_then_send(warehouse, all_day_config, provider_env):
     expected = Counter(row["channel"] for row in due(warehouse))
     dry = runner.invoke(app, ["surveys", "send", "--dry-run", "--json"])

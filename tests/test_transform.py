@@ -15,9 +15,6 @@ from vnotify.config import load_config
 from warehouse import keys
 from warehouse.transform import DBT_DIR, dbt_args, dbt_environment, dbt_target_dir, transform
 
-# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
-pytestmark = pytest.mark.server
-
 
 def _rows(url: str, query: str, *params) -> list[tuple]:
     with psycopg.connect(url) as conn:
@@ -218,6 +215,7 @@ def _comments(url: str) -> dict[tuple[str, str, str | None], str]:
     return {(schema, relation, column): text for schema, relation, column, text in rows}
 
 
+@pytest.mark.server
 def test_every_model_and_column_description_is_on_the_database(built):
     """persist_docs after a first build and after an incremental
     one, which replaces the tables and views: what analysts read in their SQL client is the YAML."""

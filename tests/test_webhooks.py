@@ -22,9 +22,6 @@ from simulate.emulators.signing import (
 from vnotify.config import load_config
 from web.app import WebSettings, create_app
 
-# Run again against DATABASE_URL by `make test` (tests/sql_paths.py).
-pytestmark = pytest.mark.server
-
 BASE = "http://testserver"
 
 
@@ -122,6 +119,7 @@ def test_twilio_statuses_are_stored_once_and_never_move_backwards(client, clean_
     assert scalar(clean_db_url, "SELECT count(*) FROM ops.events WHERE provider_id = 'SMabc'") == 2
 
 
+@pytest.mark.server
 def test_a_status_callback_that_comes_before_the_provider_id_is_recorded_is_applied(client, clean_db_url):
     """Twilio may call back before the send call returns: the callback is stored with no outbox
     row, and applied when the dispatcher records the id (or by its sweep, when the two commit
