@@ -148,7 +148,7 @@ def test_permanent_errors_are_classified_recorded_and_never_retried(clean_db_url
     queue(clean_db_url, 3, "sms", address=lambda i: numbers[i])
     queue(clean_db_url, 1, "email", start=10, address=lambda i: "someone@reject.invalid")
     with run_in_thread(EmulatorSettings()) as emulator:
-        dispatcher(clean_db_url, config, emulator.base_url).run(drain=True, deadline_s=10)
+        dispatcher(clean_db_url, config, emulator.base_url).run(drain=True, deadline_s=60)
         posts = Counter(
             x.path.rsplit("/", 1)[-1] for x in emulator.store.exchanges.snapshot() if x.method == "POST"
         )
