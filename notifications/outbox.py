@@ -222,7 +222,15 @@ def lock_rows(conn: psycopg.Connection, outbox_ids: list[int]) -> None:
 
 
 def mark_sent_many(conn: psycopg.Connection, sent: list[tuple[int, str]], worker: str) -> int:
-    """`mark_sent` for several rows of one worker in one statement."""
+    """`mark_sent` for several rows of one worker in one statement, in one transaction (a
+    savepoint inside the caller's): the rows stay locked until their early events are adopted.
+    On an autocommit connection (the sender's recorder) each statement would otherwise commit
+    alone, and a sweep adopting the same events, free to take the rows, deadlocked with it."""
+    with conn.transaction():
+        return _mark_sent_many(conn, sent, worker)
+
+
+def _mark_sent_many(conn: psycopg.Connection, sent: list[tuple[int, str]], worker: str) -> int:
     lock_rows(conn, [outbox_id for outbox_id, _ in sent])
     marked = conn.execute(
         """

@@ -21,7 +21,14 @@ import pytest
 from sqlalchemy.engine import make_url
 
 # Keep every test away from the developer's .vnotify (embedded data, demo output).
-_SESSION_HOME = Path(tempfile.mkdtemp(prefix="vnotify-test-home-"))
+# In memory where the machine offers it: the embedded server's data and dbt's compiled SQL are
+# rewritten at every build and clone, and nothing in them outlives the session.
+_MEMORY_DIR = "/dev/shm"
+_SESSION_HOME = Path(
+    tempfile.mkdtemp(
+        prefix="vnotify-test-home-", dir=_MEMORY_DIR if os.access(_MEMORY_DIR, os.W_OK | os.X_OK) else None
+    )
+)
 os.environ["VNOTIFY_HOME"] = str(_SESSION_HOME)
 os.environ.pop("VNOTIFY_CONFIG", None)
 # dbt writes its manifest and logs beside the project: one folder per test process, so the
@@ -99,7 +106,14 @@ def server_admin_url() -> Iterator[str]:
         return
     from warehouse.database import start_embedded, stop_embedded
 
-    yield _with_database(start_embedded(), "postgres")
+    admin_url = _with_database(start_embedded(), "postgres")
+    # A throwaway server: no flushes to disk. A crash of PostgreSQL itself (the restart tests)
+    # still loses nothing committed; only a crash of the machine would, and then nothing is kept.
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        for setting in ("fsync = off", "full_page_writes = off"):
+            conn.execute(f"ALTER SYSTEM SET {setting}")
+        conn.execute("SELECT pg_reload_conf()")
+    yield admin_url
     stop_embedded()  # the session's own server, in its temporary VNOTIFY_HOME
 
 

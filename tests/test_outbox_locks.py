@@ -5,6 +5,7 @@ stage died with DeadlockDetected)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 
@@ -158,3 +159,58 @@ def test_the_early_event_sweep_locks_the_outbox_row_before_its_event(clean_db_ur
     # The row held as a sender recording it would; the sweep must not have taken the event yet.
     probe = "SELECT 1 FROM ops.events WHERE event_id = %s FOR UPDATE NOWAIT"
     assert not _taken_while_waiting(clean_db_url, outbox_id, sweep, probe, event_id)
+
+
+def test_the_sender_keeps_its_rows_locked_until_their_early_events_are_adopted(clean_db_url):
+    """The sender's recorder writes ids on an autocommit connection. Recording a batch is one
+    transaction all the same: while it waits to adopt an early callback's event, its row stays
+    locked and its id unseen, so a sweep on another worker cannot take the row and then the
+    event in the other order (seen in `make test`: the demo died with DeadlockDetected while
+    updating a tuple of ops.events)."""
+    from notifications.dispatcher import SentRecorder
+    from notifications.events import record_twilio_status
+
+    [outbox_id] = queue(clean_db_url, 1, "sms")
+    _sending(clean_db_url, [outbox_id], "w1")
+    with psycopg.connect(clean_db_url) as conn:  # Twilio called back before the send call returned
+        assert record_twilio_status(conn, "SM-early", "delivered", None, dt.datetime.now(dt.UTC))
+
+    with psycopg.connect(clean_db_url) as holder:
+        holder.execute("SELECT 1 FROM ops.events WHERE provider_id = 'SM-early' FOR UPDATE")
+        recorder = SentRecorder(clean_db_url, "w1")
+        try:
+            recorder.add(outbox_id, "SM-early")
+            _wait_until_a_session_waits(clean_db_url)
+            with psycopg.connect(clean_db_url) as prober:
+                with pytest.raises(psycopg.errors.LockNotAvailable):
+                    prober.execute(
+                        "SELECT 1 FROM ops.outbox WHERE outbox_id = %s FOR UPDATE NOWAIT", (outbox_id,)
+                    )
+                prober.rollback()
+                (provider_id,) = prober.execute(
+                    "SELECT provider_id FROM ops.outbox WHERE outbox_id = %s", (outbox_id,)
+                ).fetchone()
+            assert provider_id is None  # nothing of the batch is committed while it waits
+        finally:
+            holder.rollback()
+            recorder.close()
+    with psycopg.connect(clean_db_url) as conn:
+        row = conn.execute(
+            "SELECT state, provider_id, delivery_status FROM ops.outbox WHERE outbox_id = %s", (outbox_id,)
+        ).fetchone()
+        (adopted,) = conn.execute(
+            "SELECT outbox_id FROM ops.events WHERE provider_id = 'SM-early'"
+        ).fetchone()
+    assert row == ("sent", "SM-early", "delivered") and adopted == outbox_id
+
+
+def _wait_until_a_session_waits(url: str) -> None:
+    """Until some session of this database waits for a lock (a bound, not a timing)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        for _ in range(600):
+            if conn.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            ).fetchone():
+                return
+            time.sleep(0.05)
+    raise AssertionError("no session ever waited for a lock")
