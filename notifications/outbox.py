@@ -227,23 +227,19 @@ def mark_sent_many(conn: psycopg.Connection, sent: list[tuple[int, str]], worker
     On an autocommit connection (the sender's recorder) each statement would otherwise commit
     alone, and a sweep adopting the same events, free to take the rows, deadlocked with it."""
     with conn.transaction():
-        return _mark_sent_many(conn, sent, worker)
-
-
-def _mark_sent_many(conn: psycopg.Connection, sent: list[tuple[int, str]], worker: str) -> int:
-    lock_rows(conn, [outbox_id for outbox_id, _ in sent])
-    marked = conn.execute(
-        """
-        UPDATE ops.outbox AS o
-        SET state = 'sent', provider_id = v.provider_id, sent_at = now(), lease_until = NULL,
-            reason = NULL, error_code = NULL, updated_at = now()
-        FROM unnest(%s::bigint[], %s::text[]) AS v (outbox_id, provider_id)
-        WHERE o.outbox_id = v.outbox_id AND o.state IN ('sending', 'unknown') AND o.claimed_by = %s
-        """,
-        ([outbox_id for outbox_id, _ in sent], [provider_id for _, provider_id in sent], worker),
-    ).rowcount
-    _adopt_early_events(conn, [outbox_id for outbox_id, _ in sent])
-    return marked
+        lock_rows(conn, [outbox_id for outbox_id, _ in sent])
+        marked = conn.execute(
+            """
+            UPDATE ops.outbox AS o
+            SET state = 'sent', provider_id = v.provider_id, sent_at = now(), lease_until = NULL,
+                reason = NULL, error_code = NULL, updated_at = now()
+            FROM unnest(%s::bigint[], %s::text[]) AS v (outbox_id, provider_id)
+            WHERE o.outbox_id = v.outbox_id AND o.state IN ('sending', 'unknown') AND o.claimed_by = %s
+            """,
+            ([outbox_id for outbox_id, _ in sent], [provider_id for _, provider_id in sent], worker),
+        ).rowcount
+        _adopt_early_events(conn, [outbox_id for outbox_id, _ in sent])
+        return marked
 
 
 def _adopt_early_events(conn: psycopg.Connection, outbox_ids: list[int]) -> None:

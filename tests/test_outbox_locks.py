@@ -29,17 +29,19 @@ def _sending(url: str, ids: list[int], worker: str) -> None:
             )
 
 
-def _wait_until_blocked(url: str, application: str) -> None:
-    """Until the session named `application` waits for a row lock (a bound, not a timing)."""
+def _wait_until_blocked(url: str, application: str | None = None) -> None:
+    """Until the session named `application` (any session of the database, without a name)
+    waits for a row lock (a bound, not a timing)."""
     with psycopg.connect(url, autocommit=True) as conn:
         for _ in range(600):
             if conn.execute(
-                "SELECT 1 FROM pg_stat_activity WHERE application_name = %s AND wait_event_type = 'Lock'",
+                "SELECT 1 FROM pg_stat_activity WHERE datname = current_database()"
+                " AND coalesce(application_name = %s, true) AND wait_event_type = 'Lock'",
                 (application,),
             ).fetchone():
                 return
             time.sleep(0.05)
-    raise AssertionError(f"{application} never waited for a lock")
+    raise AssertionError(f"{application or 'no session'} never waited for a lock")
 
 
 def _taken_while_waiting(url: str, held: int, work, probe: str, probed: int) -> bool:
@@ -180,7 +182,7 @@ def test_the_sender_keeps_its_rows_locked_until_their_early_events_are_adopted(c
         recorder = SentRecorder(clean_db_url, "w1")
         try:
             recorder.add(outbox_id, "SM-early")
-            _wait_until_a_session_waits(clean_db_url)
+            _wait_until_blocked(clean_db_url)  # the recorder's connection has no name
             with psycopg.connect(clean_db_url) as prober:
                 with pytest.raises(psycopg.errors.LockNotAvailable):
                     prober.execute(
@@ -202,15 +204,3 @@ def test_the_sender_keeps_its_rows_locked_until_their_early_events_are_adopted(c
             "SELECT outbox_id FROM ops.events WHERE provider_id = 'SM-early'"
         ).fetchone()
     assert row == ("sent", "SM-early", "delivered") and adopted == outbox_id
-
-
-def _wait_until_a_session_waits(url: str) -> None:
-    """Until some session of this database waits for a lock (a bound, not a timing)."""
-    with psycopg.connect(url, autocommit=True) as conn:
-        for _ in range(600):
-            if conn.execute(
-                "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            ).fetchone():
-                return
-            time.sleep(0.05)
-    raise AssertionError("no session ever waited for a lock")
