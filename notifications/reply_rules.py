@@ -415,6 +415,7 @@ OPT_OUT_RULES: Final = Rules.of(
         (
             "through_someone_else",
             "es",
+            r"\b(?:hablen|comuniquense|traten|contacten|escribanle|llamenle) (?:solo|solamente|nomas|unicamente) (?:con|a) mi \w+\b|"
             r"\b(?:hablen|comuniquense|traten|contacten|escribanle|llamenle) (?:solo |solamente |nomas |unicamente )?(?:con|a) mi "
             r"(?:abogad[ao]|licenciad[ao]|trabajadora social|trabajador social|hij[ao]|herman[ao]|espos[ao]|mama|papa|"
             r"madre|padre|defensor[a]?|representante)\b(?=.*\b(?:no|solo|solamente|nomas|unicamente)\b)|\b(?:toda|cualquier) "
@@ -482,13 +483,13 @@ KEEP_RULES: Final = Rules.of(
             r"(?<!no need to )(?<!dont need to )(?<!dont have to )\bkeep me (?:updated|posted|informed|in the loop)\b|\b(?:texting|texts|text|txt) (?:is|are) (?:fine|ok|okay|good)\b|"
             r"\b(?:im|i am) (?:fine|ok|okay|good) with (?:your|the|these) (?:texts|messages|updates)\b|\b(?:sign|put|add) me back\b|\bresubscribe\b|\baccidentally\b|"
             r"\b(?:opt out|optout|unsubscribe|cancel) (?:of |from )?what\b|\b(?:stop|unsubscribe|cancel|opt out) (?:no way|heck no|"
-            r"hell no|nope)\b|\bkeep (?:em|them|these|those|the texts|the messages|the updates) coming\b|(?<!\bdont )(?<!\bdo not )(?<!\bdidnt )\b(?:please|pls|plz|you can|u can|can you|"
+            r"hell no|nope)\b|\bkeep (?:em|them|these|those|the texts|the messages|the updates) coming\b(?! not\b)|(?<!\bdont )(?<!\bdo not )(?<!\bdidnt )\b(?:please|pls|plz|you can|u can|can you|"
             r"go ahead and|i want you to|want to|wanna) keep (?:texting|sending|getting|messaging|me)\b",
         ),
         (
             "keep",
             "en",
-            r"\b(?:i|we) (?:still |do |really )?(?:want|need|like) (?:to keep |to continue |to get |to receive )?(?:getting |receiving )?(?:the |these |your |my )?(?:updates|texts|messages|notifications|info|these|them)\b(?! to (?:stop|end)\b)",
+            r"(?<!\bif )\b(?:i|we) (?:still |do |really )?(?:want|need|like) (?:to keep |to continue |to get |to receive )?(?:getting |receiving )?(?:the |these |your |my )?(?:updates|texts|messages|notifications|info|these|them)\b(?! (?:to (?:stop|end)|gone|off|removed|deleted)\b)",
         ),
         (
             "keep",
@@ -510,13 +511,13 @@ KEEP_RULES: Final = Rules.of(
             "es",
             r"\bque pasa si (?:contesto|respondo|mando|envio|escribo)\b|\bsin querer\b|\bpor (?:mensaje|texto) (?:esta|estan) bien\b|"
             r"\b(?:sus|los|estos) mensajes si (?:me )?(?:sirven|ayudan|los quiero)\b|(?<!\bno )\b(?:quiero|queremos) seguir recibiendo\b|\b(?:volver a|vuelvan a|de nuevo) "
-            r"(?:inscribir|registrar|suscribir|agregar|anotar)\w*|\bsi quiero que me (?:avisen|informen|manden|escriban|sigan)\b|(?<!\bno me )(?<!\bno )(?<!\bno quiero que me )(?<!\bno deseo que me )(?<!\bautorizo que me )(?<!\bautorizo a que me )(?<!\bpermito que me )(?<!\bacepto que me )(?<!\bfalta que me )\bsigan (?:mandando|enviando|escribiendo)(?:me)?\b|\bsi quiero los mensajes\b|\b(?:mande|puse|envie|escribi|respondi|conteste|mando|puso|mandaron|pusieron) (?:\w+ )?(?:alto|baja|stop|eso|cancelar) (?:\w+ )?(?:x|por) error\b|\b(?:alto|baja|stop) (?:fue )?(?:x|por) error\b",
+            r"(?:inscribir|registrar|suscribir|agregar|anotar)\w*|\bsi quiero que me (?:avisen|informen|manden|escriban|sigan)\b|(?<!\bno me )(?<!\bno )(?<!\bno quiero que me )(?<!\bno deseo que me )(?<!\bautorizo que me )(?<!\bautorizo a que me )(?<!\bpermito que me )(?<!\bacepto que me )(?<!\bfalta que me )(?<!\bsentido que me )\bsigan (?:mandando|enviando|escribiendo)(?:me)?\b|\bsi quiero los mensajes\b|\b(?:mande|puse|envie|escribi|respondi|conteste|mando|puso|mandaron|pusieron) (?:\w+ )?(?:alto|baja|stop|eso|cancelar) (?:\w+ )?(?:x|por) error\b|\b(?:alto|baja|stop) (?:fue )?(?:x|por) error\b",
         ),
         (
             "asks_what_it_does",
             None,
             r"\b(?:if|si|will|would) (?:i |yo |me |we )?(?:unsubscribe|opt out|optout|cancel|doy de baja|"
-            r"salgo|mando (?:alto|baja|stop)|pongo (?:alto|baja|stop))\b|\b(?:not doing it|not sending (?:it|that|either|"
+            r"salgo|mando (?:alto|baja|stop)|pongo (?:alto|baja|stop))\b|\b(?:not doing it(?! again)|not sending (?:it|that|either|"
             r"stop)|no lo voy a (?:mandar|enviar|hacer)|no voy a (?:mandar|poner|enviar) (?:alto|baja|stop|nada))\b",
         ),
         (
@@ -552,6 +553,15 @@ KEEP_RULES: Final = Rules.of(
             r"\bnot (?:from )?(?:the|these|your) (?:texts|messages|updates|case updates)\b",
         ),
         (
+            # Thanks and nothing else: "Thanks for following up with me", "gracias por el aviso".
+            "thanks_only",
+            None,
+            r"^(?!.*\b(?:no|not|dont|ya|more|mas|anymore|stop|bajo|baja|remove|todo|everything|all|bye|goodbye|adios|"
+            r"chao|ciao)\b)(?:(?:ok|okay|great|hi|hello|hola|oh) )?(?:thanks|thank you|thx|ty|gracias|muchas gracias)(?: so much| very "
+            r"much| a lot| again| mucho| de nuevo)?(?: (?:for|por) (?!(?:nothing|nada)\b)(?:\w+ ){0,5}\w+)?(?: (?:officer|oficial|"
+            r"so much|a lot))?$",
+        ),
+        (
             "said_to_someone",
             None,
             r"\b(?:leave me alone|dejame en paz|dejeme en paz|stop)[\s]*(?:is|was|es|fue) (?:what|lo que) (?:i|le|les)\b|"
@@ -561,7 +571,7 @@ KEEP_RULES: Final = Rules.of(
             "still_want",
             None,
             r"\bstill want (?:the |my |case |your )*(?:updates|texts|messages|msgs|txts)\b|"
-            r"\bno me quiero dar de baja\b|\b(?:deje|dejamos) de recibir\b|\b(?:i|we) (?:stopped|quit) (?:getting|receiving)\b",
+            r"\bno me quiero dar de baja\b|(?<!\bnumero )(?<!\btelefono )(?<!\bque )\b(?:deje|dejamos) de recibir\b|\b(?:i|we) (?:stopped|quit) (?:getting|receiving)\b",
         ),
         (
             "someone_else_asked",

@@ -3,8 +3,8 @@
 The tuning part is a regression guard: every revocation there is recognised and almost every other
 reply kept. The held-back part (two writers' sets never read while writing the rules or training
 the reply model) is only measured (benchmarks/replies); its floors below sit just under what the
-classifier reached on it (0.971 recall, 0.942 kept), not issue 16's target of 0.99 and 0.95,
-which it does not meet on text it has not seen.
+classifier reached on it (0.980 recall, 0.960 kept), not issue 16's recall target of 0.99, which
+it does not meet on text it has not seen.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import pytest
 
 from benchmarks import replies
 
-HELD_BACK_RECALL_FLOOR = 0.96
-HELD_BACK_KEPT_FLOOR = 0.93
-HELD_BACK_SETS = {"6", "7"}
+HELD_BACK_RECALL_FLOOR = 0.97
+HELD_BACK_KEPT_FLOOR = 0.95
+HELD_BACK_SETS = {"16", "17"}
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def parts() -> dict[str, list[dict[str, str]]]:
 
 def test_the_corpus_is_large_labelled_sourced_and_split_cleanly(parts):
     everything = [row for rows in parts.values() for row in rows]
-    assert len(everything) >= 5000
+    assert len(everything) >= 7000
     assert {row["set"] for row in parts["heldback"]} == HELD_BACK_SETS
     assert not HELD_BACK_SETS & {row["set"] for row in parts["tuning"]}
     assert {row["label"] for row in everything} == {"revocation", "not_revocation"}
@@ -52,12 +52,12 @@ def test_every_revocation_the_rules_were_grown_on_is_recognised(parts):
         row.text for row in scored if row.revocation and not row.correct and row.writer in {"1-4", "5"}
     ]
     assert kept >= 0.98, [row.text for row in scored if not row.revocation and not row.correct]
-    assert revocations > 2000 and others > 2000
+    assert revocations > 3000 and others > 3500
 
 
 def test_the_held_back_part_stays_where_it_was_measured(parts):
     recall, kept, revocations, others = replies.rates(replies.score(parts["heldback"]))
-    assert revocations >= 250 and others >= 250
+    assert revocations >= 240 and others >= 300
     assert recall >= HELD_BACK_RECALL_FLOOR
     assert kept >= HELD_BACK_KEPT_FLOOR
 
@@ -67,6 +67,6 @@ def test_the_benchmark_prints_both_parts_and_a_json_line(capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     figures = json.loads(lines[-1])
     assert set(figures) >= {"heldback_recall", "heldback_kept", "tuning_recall", "tuning_kept", "rows"}
-    assert figures["rows"] >= 5000
+    assert figures["rows"] >= 7000
     assert figures["tuning_recall"] >= 0.999
     assert any(line.startswith("heldback:") for line in lines)
