@@ -10,6 +10,7 @@ recorded. Workers are threads here and may also run in other processes or on oth
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import queue
 import random
@@ -46,6 +47,7 @@ from notifications.tokens import hash_token, new_token
 from notifications.window import closes_at, is_open, next_opening
 from vnotify.config import AgencyConfig
 
+_log = logging.getLogger(__name__)
 UTC = dt.UTC
 StepHook = Callable[[str, int], None]
 
@@ -120,15 +122,44 @@ class RateLimiter:
 class SentRecorder:
     """Writes accepted sends' provider ids from a thread of its own, a few milliseconds after the
     provider answered, so the next send does not wait on the database. Safe to lose: a row whose
-    id never got written comes back `unknown` when its lease ends and is reconciled as sent."""
+    id never got written comes back `unknown` when its lease ends and is reconciled as sent. A
+    batch that fails (the server restarted) is tried once more on a new connection; the thread
+    never dies of it, so the rest of the run is still recorded at once."""
+
+    APPLICATION_NAME = "vnotify-sent-recorder"
 
     def __init__(self, url: str, worker: str) -> None:
         self.worker = worker
-        self._conn = psycopg.connect(url, autocommit=True)
-        self._conn.execute("SET synchronous_commit = off")
+        self._url = url
+        self._conn = self._connect()
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.lost_batches = 0
         self._thread = threading.Thread(target=self._run, name=f"record-{worker}", daemon=True)
         self._thread.start()
+
+    def _connect(self) -> psycopg.Connection:
+        conn = psycopg.connect(self._url, autocommit=True, application_name=self.APPLICATION_NAME)
+        conn.execute("SET synchronous_commit = off")
+        return conn
+
+    def _record(self, batch: list[tuple[int, str]]) -> None:
+        for attempt in (1, 2):
+            try:
+                if self._conn.closed:
+                    self._conn = self._connect()
+                outbox.mark_sent_many(self._conn, batch, self.worker)
+                return
+            except psycopg.Error as error:
+                # Counts and the error's class only: the batch holds provider ids, never PII, but
+                # a server message may quote a row.
+                _log.warning(
+                    "recording %d sent ids failed (%s, attempt %d of 2)",
+                    len(batch),
+                    type(error).__name__,
+                    attempt,
+                )
+                self._conn.close()
+        self.lost_batches += 1
 
     def add(self, outbox_id: int, provider_id: str) -> None:
         self._queue.put((outbox_id, provider_id))
@@ -145,10 +176,10 @@ class SentRecorder:
                 except queue.Empty:
                     break
                 if item is None:
-                    outbox.mark_sent_many(self._conn, batch, self.worker)
+                    self._record(batch)
                     return
                 batch.append(item)
-            outbox.mark_sent_many(self._conn, batch, self.worker)
+            self._record(batch)
 
     def close(self) -> None:
         self._queue.put(None)

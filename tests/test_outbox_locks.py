@@ -204,3 +204,41 @@ def test_the_sender_keeps_its_rows_locked_until_their_early_events_are_adopted(c
             "SELECT outbox_id FROM ops.events WHERE provider_id = 'SM-early'"
         ).fetchone()
     assert row == ("sent", "SM-early", "delivered") and adopted == outbox_id
+
+
+def _provider_id(url: str, outbox_id: int) -> str | None:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "SELECT provider_id FROM ops.outbox WHERE outbox_id = %s", (outbox_id,)
+        ).fetchone()[0]
+
+
+def test_the_recorder_survives_a_lost_connection_and_records_the_batch_on_a_new_one(clean_db_url, caplog):
+    """A server restart used to kill the recorder's thread silently: every later send of the run
+    waited for its lease to end and a reconciliation. The batch is tried again on a new
+    connection, and the recorder keeps recording after it."""
+    from notifications.dispatcher import SentRecorder
+
+    first, second = queue(clean_db_url, 2, "sms")
+    _sending(clean_db_url, [first, second], "w1")
+    recorder = SentRecorder(clean_db_url, "w1")
+    try:
+        with psycopg.connect(clean_db_url, autocommit=True) as admin:
+            (ended,) = admin.execute(
+                "SELECT pg_terminate_backend(%s)", (recorder._conn.info.backend_pid,)
+            ).fetchone()
+        assert ended
+        recorder.add(first, "SM-first")
+        deadline = time.monotonic() + 60
+        while _provider_id(clean_db_url, first) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        recorder.add(second, "SM-second")
+    finally:
+        recorder.close()
+    assert (_provider_id(clean_db_url, first), _provider_id(clean_db_url, second)) == (
+        "SM-first",
+        "SM-second",
+    )
+    assert recorder.lost_batches == 0
+    assert "recording 1 sent ids failed (AdminShutdown, attempt 1 of 2)" in caplog.text
+    assert "SM-first" not in caplog.text
