@@ -35,6 +35,9 @@ os.environ.pop("VNOTIFY_CONFIG", None)
 # processes of `pytest -n` never share (or race on) dbt/target.
 os.environ["DBT_TARGET_PATH"] = str(_SESSION_HOME / "dbt-target")
 os.environ["DBT_LOG_PATH"] = str(_SESSION_HOME / "dbt-logs")
+# No run_results.json or manifest.json rewritten after each of the session's hundreds of builds
+# (1.3 MB of JSON each time); the invocations whose files are read ask for them (--write-json).
+os.environ["DBT_WRITE_JSON"] = "false"
 # Keyed analyst keys (warehouse.keys) need a secret; the tests' own, so keys are reproducible.
 os.environ["VNOTIFY_KEY_SECRET"] = "vnotify-tests-key-secret-never-used-in-production"
 SERVER_URL = os.environ.get("DATABASE_URL")

@@ -81,6 +81,7 @@ def parse_manifest(project_dir: Path = DBT_DIR) -> dict[str, Any]:
                 "--log-path",
                 str(Path(scratch) / "logs"),
                 "--no-partial-parse",
+                "--write-json",  # the manifest read below
                 "--quiet",
             ]
         )

@@ -30,6 +30,7 @@ def generate_dbt_docs(out_dir: Path, *, url: str | None = None, config: AgencyCo
                 "docs",
                 "generate",
                 "--static",
+                "--write-json",  # the site is these files
                 "--vars",
                 json.dumps(dbt_vars(config)),
                 "--project-dir",

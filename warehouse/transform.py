@@ -176,6 +176,8 @@ def transform(
     environment = dbt_environment(url)
     with _environment(environment), dbt_manifest.invocation_lock:
         parsed = None
+        # prefect-dbt's runner reads target/manifest.json, which the build's own parse writes.
+        artifacts = ["--write-json"] if runner is not None else []
         if runner is None:
             from dbt.cli.main import dbtRunner
 
@@ -197,6 +199,7 @@ def transform(
                     since_settled_seq=run.since_settled_seq,
                 ),
                 *(["--exclude", *excluded] if excluded else []),
+                *artifacts,
                 "--project-dir",
                 str(DBT_DIR),
                 "--profiles-dir",
