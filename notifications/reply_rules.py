@@ -553,13 +553,16 @@ KEEP_RULES: Final = Rules.of(
             r"\bnot (?:from )?(?:the|these|your) (?:texts|messages|updates|case updates)\b",
         ),
         (
-            # Thanks and nothing else: "Thanks for following up with me", "gracias por el aviso".
+            # Thanks for the message and nothing else: "Thanks for following up with me", "gracias
+            # por el aviso". Nothing may follow the thanks ("thanks for the updates, I'm good now"
+            # may be a refusal, and is the model's to read).
             "thanks_only",
             None,
-            r"^(?!.*\b(?:no|not|dont|ya|more|mas|anymore|stop|bajo|baja|remove|todo|everything|all|bye|goodbye|adios|"
-            r"chao|ciao)\b)(?:(?:ok|okay|great|hi|hello|hola|oh) )?(?:thanks|thank you|thx|ty|gracias|muchas gracias)(?: so much| very "
-            r"much| a lot| again| mucho| de nuevo)?(?: (?:for|por) (?!(?:nothing|nada)\b)(?:\w+ ){0,5}\w+)?(?: (?:officer|oficial|"
-            r"so much|a lot))?$",
+            r"^(?:(?:ok|okay|oh|hi|hello|hola) )?(?:thanks|thank you|thx|ty|gracias|muchas gracias)(?: so much| very much|"
+            r" a lot| again| mucho| de nuevo)?(?: (?:for|por) (?:the |your |this |la |el |su |sus |los |las |me )?(?:update|"
+            r"updates|info|information|informacion|help|ayuda|aviso|avisar|avisarme|following up(?: with me)?|follow up|"
+            r"seguimiento|letting me know|reaching out|checking in|checking on me|calling|llamarme|message|mensaje|text|"
+            r"call|llamada))?(?: (?:officer|oficial))?$",
         ),
         (
             "said_to_someone",
