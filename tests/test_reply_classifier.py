@@ -201,3 +201,23 @@ def test_a_1600_character_reply_takes_milliseconds_not_seconds(unit: str) -> Non
     started = time.process_time()  # CPU time: a loaded machine cannot fail it, backtracking can
     classify_reply(text)
     assert time.process_time() - started < 0.1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "thanks for the updates, I'm good now",
+        "thank you for reaching out but I'm fine",
+        "thanks for your service, done here",
+        "gracias por la información, con eso basta",
+        "Thanks for everything",
+    ],
+)
+def test_thanks_with_anything_after_it_is_left_to_the_reader(text: str) -> None:
+    """Thanks and nothing else is kept by a rule ("Thanks for following up with me"); thanks
+    followed by anything may be a polite refusal, so that rule must not veto the reply model."""
+    from notifications.replies import _prepare
+    from notifications.reply_rules import KEEP_RULES
+
+    assert KEEP_RULES.first(_prepare("Thanks for following up with me").flat) == ("keep:thanks_only", None)
+    assert KEEP_RULES.first(_prepare(text).flat) is None
